@@ -1,0 +1,283 @@
+//! Command-line interface: `segment`, `tokenize`, `convert`, `bench`.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use burn::tensor::{DType, Device, Tensor};
+use clap::{Parser, Subcommand, ValueEnum};
+use clipseg::imaging::{decode_image, mask_from_logits, resize_plane};
+use clipseg::model_dir::ModelDir;
+use clipseg::segmenter::stack_conditionals;
+use clipseg::{Error, Region, Segmenter};
+
+#[derive(Parser)]
+#[command(name = "clipseg", version, about = "Image segmentation from text or image prompts (CLIPSeg)")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Backend {
+    /// burn's CPU backend (Flex).
+    Cpu,
+    /// burn's wgpu backend (Vulkan, Metal, DX12 or WebGPU).
+    Wgpu,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum StorageType {
+    F16,
+    F32,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Segment an image with text and/or visual prompts.
+    Segment {
+        /// Model directory (config.json, model.safetensors or pytorch_model.bin, tokenizer.json).
+        #[arg(long)]
+        model: PathBuf,
+        /// The image to segment.
+        #[arg(long)]
+        image: PathBuf,
+        /// A text prompt; repeat for several (decoded in one batch).
+        #[arg(long = "prompt")]
+        prompts: Vec<String>,
+        /// An example image of what to segment.
+        #[arg(long)]
+        visual_prompt: Option<PathBuf>,
+        /// The object in the visual-prompt image, X0,Y0,X1,Y1 in its pixels; without it the whole
+        /// image is the prompt.
+        #[arg(long = "box", value_parser = parse_box)]
+        region: Option<[f32; 4]>,
+        /// Write the logits (before sigmoid) as float32 .npy, shape [prompts, 352, 352].
+        #[arg(long)]
+        logits: Option<PathBuf>,
+        /// Write binary PNG masks at the image's size; with several prompts, NAME_0.png, NAME_1.png…
+        #[arg(long)]
+        mask: Option<PathBuf>,
+        /// Probability above which a pixel is in the mask.
+        #[arg(long, default_value_t = 0.5)]
+        threshold: f32,
+        #[arg(long, value_enum, default_value_t = Backend::Cpu)]
+        backend: Backend,
+    },
+    /// Print each text's token ids as a JSON array, one line per text.
+    Tokenize {
+        #[arg(long)]
+        model: PathBuf,
+        #[arg(required = true)]
+        texts: Vec<String>,
+    },
+    /// Write a compact copy of a model (f16 storage: half the download, upcast at load).
+    Convert {
+        #[arg(long)]
+        from: PathBuf,
+        #[arg(long)]
+        to: PathBuf,
+        #[arg(long, value_enum, default_value_t = StorageType::F16)]
+        dtype: StorageType,
+    },
+    /// Time loading, image encoding, text embedding and decoding.
+    Bench {
+        #[arg(long)]
+        model: PathBuf,
+        #[arg(long, value_enum, default_value_t = Backend::Cpu)]
+        backend: Backend,
+        /// An image to encode (a synthetic one otherwise).
+        #[arg(long)]
+        image: Option<PathBuf>,
+        /// Timed runs per measurement (after one warm-up run).
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        /// One JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn parse_box(text: &str) -> Result<[f32; 4], String> {
+    let values: Vec<f32> = text
+        .split(',')
+        .map(|v| v.trim().parse::<f32>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| format!("expected X0,Y0,X1,Y1 as four numbers, got {text:?}"))?;
+    values
+        .try_into()
+        .map_err(|_| format!("expected X0,Y0,X1,Y1 as four numbers, got {text:?}"))
+}
+
+pub fn run() -> Result<(), Error> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Segment { model, image, prompts, visual_prompt, region, logits, mask, threshold, backend } => {
+            if prompts.is_empty() && visual_prompt.is_none() {
+                return Err(Error::Prompt("give at least one --prompt or a --visual-prompt".into()));
+            }
+            if region.is_some() && visual_prompt.is_none() {
+                return Err(Error::Prompt("--box needs --visual-prompt".into()));
+            }
+            if logits.is_none() && mask.is_none() {
+                return Err(Error::Prompt("nothing to write: give --logits and/or --mask".into()));
+            }
+            if !(0.0..=1.0).contains(&threshold) {
+                return Err(Error::Prompt(format!("--threshold must be within 0 and 1, got {threshold}")));
+            }
+            // Read every input before the slow model load, so mistakes show at once.
+            let query = read_image(&image)?;
+            let example = visual_prompt.as_deref().map(read_image).transpose()?;
+            let segmenter = Segmenter::from_dir(&model, &device(backend)?)?;
+            let encoded = segmenter.encode_image(&query);
+            let mut conditionals = Vec::new();
+            if !prompts.is_empty() {
+                let texts: Vec<&str> = prompts.iter().map(String::as_str).collect();
+                conditionals.push(segmenter.embed_texts(&texts)?);
+            }
+            if let Some(example) = &example {
+                let region = region.map(Region::Box);
+                conditionals.push(segmenter.embed_visual_prompt(example, region.as_ref())?);
+            }
+            let output = segmenter.decode(&encoded, stack_conditionals(conditionals));
+            let [count, side, _] = output.dims();
+            let values = read_f32(output)?;
+            if let Some(path) = &logits {
+                write_npy(path, &values, [count, side, side])?;
+            }
+            if let Some(path) = &mask {
+                for (index, map) in values.chunks(side * side).enumerate() {
+                    let (w, h) = (encoded.width, encoded.height);
+                    let full = resize_plane(map, side, side, w as usize, h as usize);
+                    let target = mask_path(path, index, count);
+                    image::GrayImage::from_raw(w, h, mask_from_logits(&full, threshold))
+                        .expect("mask has the image's size")
+                        .save(&target)
+                        .map_err(|e| Error::Io(format!("cannot write {}: {e}", target.display())))?;
+                }
+            }
+            Ok(())
+        }
+        Command::Tokenize { model, texts } => {
+            let files = ModelDir::find(&model)?;
+            let tokenizer = clipseg::tokenizer::ClipTokenizer::from_bytes(&files.read_tokenizer()?)?;
+            for text in &texts {
+                let ids = tokenizer.encode(text)?;
+                println!("{}", serde_json::to_string(&ids).expect("ids serialise"));
+            }
+            Ok(())
+        }
+        Command::Convert { from, to, dtype } => {
+            if from.canonicalize().ok() == to.canonicalize().ok() && to.exists() {
+                return Err(Error::Io("--to must differ from --from".into()));
+            }
+            let files = ModelDir::find(&from)?;
+            let segmenter = Segmenter::from_dir(&from, &Device::flex())?;
+            let dtype = match dtype {
+                StorageType::F16 => DType::F16,
+                StorageType::F32 => DType::F32,
+            };
+            segmenter.save_dir(&files.read_config()?, &files.read_tokenizer()?, &to, dtype)
+        }
+        Command::Bench { model, backend, image, runs, json } => bench(&model, backend, image.as_deref(), runs.max(1), json),
+    }
+}
+
+fn device(backend: Backend) -> Result<Device, Error> {
+    match backend {
+        Backend::Cpu => Ok(Device::flex()),
+        Backend::Wgpu => Device::wgpu_options()
+            .init()
+            .map_err(|e| Error::Device(format!("cannot start wgpu (is a GPU or Vulkan driver present?): {e}"))),
+    }
+}
+
+fn read_image(path: &Path) -> Result<image::RgbImage, Error> {
+    let bytes = std::fs::read(path).map_err(|e| Error::Io(format!("cannot read {}: {e}", path.display())))?;
+    decode_image(&bytes).map_err(|e| Error::Image(format!("{}: {e}", path.display())))
+}
+
+fn read_f32<const D: usize>(tensor: Tensor<D>) -> Result<Vec<f32>, Error> {
+    tensor
+        .into_data()
+        .into_vec::<f32>()
+        .map_err(|e| Error::Device(format!("cannot read the result: {e:?}")))
+}
+
+/// `out.png` for one mask; `out_0.png`, `out_1.png`… for several, in prompt order (text first).
+fn mask_path(path: &Path, index: usize, count: usize) -> PathBuf {
+    if count == 1 {
+        return path.to_path_buf();
+    }
+    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let ext = path.extension().map(|e| e.to_string_lossy().into_owned()).unwrap_or_else(|| "png".into());
+    path.with_file_name(format!("{stem}_{index}.{ext}"))
+}
+
+fn write_npy(path: &Path, values: &[f32], shape: [usize; 3]) -> Result<(), Error> {
+    let fail = |e: std::io::Error| Error::Io(format!("cannot write {}: {e}", path.display()));
+    let file = std::fs::File::create(path).map_err(fail)?;
+    let mut writer = npyz::WriteOptions::new()
+        .default_dtype()
+        .shape(&shape.map(|d| d as u64))
+        .writer(std::io::BufWriter::new(file))
+        .begin_nd()
+        .map_err(fail)?;
+    writer.extend(values.iter().copied()).map_err(fail)?;
+    writer.finish().map_err(fail)
+}
+
+fn bench(model: &Path, backend: Backend, image: Option<&Path>, runs: usize, json: bool) -> Result<(), Error> {
+    let device = device(backend)?;
+    let sync = |device: &Device| device.sync().map_err(|e| Error::Device(format!("{e:?}")));
+    let started = Instant::now();
+    let segmenter = Segmenter::from_dir(model, &device)?;
+    sync(&device)?;
+    let load_s = started.elapsed().as_secs_f64();
+    let picture = match image {
+        Some(path) => read_image(path)?,
+        None => image::RgbImage::from_fn(352, 352, |x, y| image::Rgb([x as u8, y as u8, (x ^ y) as u8])),
+    };
+    // Median of `runs` timings after one warm-up run.
+    let time = |f: &mut dyn FnMut()| -> Result<f64, Error> {
+        f();
+        sync(&device)?;
+        let mut samples = Vec::with_capacity(runs);
+        for _ in 0..runs {
+            let t = Instant::now();
+            f();
+            sync(&device)?;
+            samples.push(t.elapsed().as_secs_f64());
+        }
+        samples.sort_by(f64::total_cmp);
+        Ok(samples[samples.len() / 2])
+    };
+    let encode_image_s = time(&mut || drop(segmenter.encode_image(&picture)))?;
+    let encoded = segmenter.encode_image(&picture);
+    let embed_text_s = time(&mut || drop(segmenter.embed_texts(&["a photo of a cat"]).expect("prompt")))?;
+    let prompts: Vec<String> = (0..8).map(|i| format!("object number {i}")).collect();
+    let prompts: Vec<&str> = prompts.iter().map(String::as_str).collect();
+    let one = segmenter.embed_texts(&prompts[..1])?;
+    let eight = segmenter.embed_texts(&prompts)?;
+    let decode_1_s = time(&mut || drop(segmenter.decode(&encoded, one.clone())))?;
+    let decode_8_s = time(&mut || drop(segmenter.decode(&encoded, eight.clone())))?;
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "load_s": load_s, "encode_image_s": encode_image_s, "embed_text_s": embed_text_s,
+                "decode_1_s": decode_1_s, "decode_8_s": decode_8_s,
+            })
+        );
+    } else {
+        let extra = (embed_text_s + decode_1_s) / encode_image_s * 100.0;
+        println!("| step | seconds (median of {runs}) |");
+        println!("|---|---|");
+        println!("| load model | {load_s:.3} |");
+        println!("| encode image | {encode_image_s:.3} |");
+        println!("| embed 1 text prompt | {embed_text_s:.4} |");
+        println!("| decode 1 prompt | {decode_1_s:.4} |");
+        println!("| decode 8 prompts | {decode_8_s:.4} |");
+        println!("| one extra prompt / image encode | {extra:.1}% |");
+    }
+    Ok(())
+}

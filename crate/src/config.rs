@@ -1,0 +1,206 @@
+//! The checkpoint's `config.json`, read with the defaults `transformers` uses for missing keys,
+//! so every published CLIPSeg checkpoint and any test configuration go through the same code.
+
+use serde::Deserialize;
+
+use crate::Error;
+
+/// `CLIPSegConfig`: the two CLIP towers plus the decoder's settings.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ClipSegConfig {
+    pub text_config: TextConfig,
+    pub vision_config: VisionConfig,
+    #[serde(default = "defaults::projection_dim")]
+    pub projection_dim: usize,
+    #[serde(default = "defaults::extract_layers")]
+    pub extract_layers: Vec<usize>,
+    #[serde(default = "defaults::reduce_dim")]
+    pub reduce_dim: usize,
+    #[serde(default = "defaults::decoder_num_attention_heads")]
+    pub decoder_num_attention_heads: usize,
+    #[serde(default = "defaults::decoder_intermediate_size")]
+    pub decoder_intermediate_size: usize,
+    #[serde(default)]
+    pub conditional_layer: usize,
+    #[serde(default)]
+    pub use_complex_transposed_convolution: bool,
+}
+
+/// `CLIPSegTextConfig`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct TextConfig {
+    #[serde(default = "defaults::vocab_size")]
+    pub vocab_size: usize,
+    #[serde(default = "defaults::text_hidden_size")]
+    pub hidden_size: usize,
+    #[serde(default = "defaults::text_intermediate_size")]
+    pub intermediate_size: usize,
+    #[serde(default = "defaults::num_hidden_layers")]
+    pub num_hidden_layers: usize,
+    #[serde(default = "defaults::text_num_attention_heads")]
+    pub num_attention_heads: usize,
+    #[serde(default = "defaults::max_position_embeddings")]
+    pub max_position_embeddings: usize,
+    #[serde(default = "defaults::hidden_act")]
+    pub hidden_act: String,
+    #[serde(default = "defaults::layer_norm_eps")]
+    pub layer_norm_eps: f64,
+    /// The published checkpoints keep the legacy value 2, which selects HF's "largest token id"
+    /// pooling; any other value pools at the first occurrence of this id.
+    #[serde(default = "defaults::eos_token_id")]
+    pub eos_token_id: u32,
+}
+
+/// `CLIPSegVisionConfig`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct VisionConfig {
+    #[serde(default = "defaults::vision_hidden_size")]
+    pub hidden_size: usize,
+    #[serde(default = "defaults::vision_intermediate_size")]
+    pub intermediate_size: usize,
+    #[serde(default = "defaults::num_hidden_layers")]
+    pub num_hidden_layers: usize,
+    #[serde(default = "defaults::vision_num_attention_heads")]
+    pub num_attention_heads: usize,
+    #[serde(default = "defaults::num_channels")]
+    pub num_channels: usize,
+    /// Training resolution: the position-embedding grid is `image_size / patch_size` square.
+    #[serde(default = "defaults::image_size")]
+    pub image_size: usize,
+    #[serde(default = "defaults::patch_size")]
+    pub patch_size: usize,
+    #[serde(default = "defaults::hidden_act")]
+    pub hidden_act: String,
+    #[serde(default = "defaults::layer_norm_eps")]
+    pub layer_norm_eps: f64,
+}
+
+/// The non-linearity of the CLIP towers' MLPs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Activation {
+    QuickGelu,
+    Gelu,
+    Relu,
+}
+
+impl Activation {
+    fn parse(name: &str) -> Result<Self, Error> {
+        match name {
+            "quick_gelu" => Ok(Self::QuickGelu),
+            "gelu" => Ok(Self::Gelu),
+            "relu" => Ok(Self::Relu),
+            other => Err(Error::Config(format!("unsupported hidden_act \"{other}\""))),
+        }
+    }
+}
+
+impl TextConfig {
+    pub fn activation(&self) -> Result<Activation, Error> {
+        Activation::parse(&self.hidden_act)
+    }
+}
+
+impl VisionConfig {
+    pub fn activation(&self) -> Result<Activation, Error> {
+        Activation::parse(&self.hidden_act)
+    }
+
+    /// Side of the square position-embedding grid the checkpoint was trained with.
+    pub fn trained_grid(&self) -> usize {
+        self.image_size / self.patch_size
+    }
+}
+
+/// The processor's square input size for every published checkpoint.
+pub const INPUT_SIZE: usize = 352;
+
+impl ClipSegConfig {
+    pub fn from_json(json: &str) -> Result<Self, Error> {
+        let config: Self = serde_json::from_str(json)
+            .map_err(|e| Error::Config(format!("config.json is not a CLIPSeg config: {e}")))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Catches configurations the architecture cannot run, before any weight is read.
+    fn validate(&self) -> Result<(), Error> {
+        let fail = |msg: String| Err(Error::Config(msg));
+        let v = &self.vision_config;
+        let t = &self.text_config;
+        v.activation()?;
+        t.activation()?;
+        if self.extract_layers.is_empty() {
+            return fail("extract_layers is empty".into());
+        }
+        if let Some(&layer) = self.extract_layers.iter().find(|&&l| l >= v.num_hidden_layers) {
+            return fail(format!(
+                "extract_layers names layer {layer}, but the vision tower has {} layers",
+                v.num_hidden_layers
+            ));
+        }
+        if self.conditional_layer >= self.extract_layers.len() {
+            return fail(format!(
+                "conditional_layer {} is not below the number of decoder layers {}",
+                self.conditional_layer,
+                self.extract_layers.len()
+            ));
+        }
+        for (what, width, heads) in [
+            ("vision", v.hidden_size, v.num_attention_heads),
+            ("text", t.hidden_size, t.num_attention_heads),
+            ("decoder", self.reduce_dim, self.decoder_num_attention_heads),
+        ] {
+            if heads == 0 || width % heads != 0 {
+                return fail(format!("{what} width {width} is not divisible by {heads} heads"));
+            }
+        }
+        if v.patch_size == 0 || v.image_size % v.patch_size != 0 {
+            return fail(format!(
+                "image_size {} is not a multiple of patch_size {}",
+                v.image_size, v.patch_size
+            ));
+        }
+        if INPUT_SIZE % v.patch_size != 0 {
+            return fail(format!("patch_size {} does not divide {INPUT_SIZE}", v.patch_size));
+        }
+        if self.use_complex_transposed_convolution && (v.patch_size % 4 != 0 || self.reduce_dim < 2) {
+            return fail(format!(
+                "the refined head needs a patch size divisible by 4 (got {})",
+                v.patch_size
+            ));
+        }
+        if t.eos_token_id as usize >= t.vocab_size && t.eos_token_id != 2 {
+            return fail(format!("eos_token_id {} is outside the vocabulary", t.eos_token_id));
+        }
+        Ok(())
+    }
+
+    /// Index of the deepest vision block the decoder reads: later blocks never affect the logits.
+    pub fn last_extract_layer(&self) -> usize {
+        *self.extract_layers.iter().max().expect("validated non-empty")
+    }
+}
+
+/// `transformers`' defaults for keys a `config.json` may leave out.
+mod defaults {
+    pub fn projection_dim() -> usize { 512 }
+    pub fn extract_layers() -> Vec<usize> { vec![3, 6, 9] }
+    pub fn reduce_dim() -> usize { 64 }
+    pub fn decoder_num_attention_heads() -> usize { 4 }
+    pub fn decoder_intermediate_size() -> usize { 2048 }
+    pub fn vocab_size() -> usize { 49408 }
+    pub fn text_hidden_size() -> usize { 512 }
+    pub fn text_intermediate_size() -> usize { 2048 }
+    pub fn num_hidden_layers() -> usize { 12 }
+    pub fn text_num_attention_heads() -> usize { 8 }
+    pub fn max_position_embeddings() -> usize { 77 }
+    pub fn hidden_act() -> String { "quick_gelu".into() }
+    pub fn layer_norm_eps() -> f64 { 1e-5 }
+    pub fn eos_token_id() -> u32 { 2 }
+    pub fn vision_hidden_size() -> usize { 768 }
+    pub fn vision_intermediate_size() -> usize { 3072 }
+    pub fn vision_num_attention_heads() -> usize { 12 }
+    pub fn num_channels() -> usize { 3 }
+    pub fn image_size() -> usize { 224 }
+    pub fn patch_size() -> usize { 32 }
+}

@@ -1,0 +1,113 @@
+//! CLIP's vision tower (ViT) with position embeddings resized to the input's patch grid.
+
+use burn::module::{Module, Param};
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::{Embedding, EmbeddingConfig, LayerNorm, LayerNormConfig};
+use burn::tensor::module::interpolate;
+use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
+use burn::tensor::{Device, Tensor};
+
+use super::layer::{Encoder, LayerShape};
+use crate::config::VisionConfig;
+use crate::Error;
+
+#[derive(Module, Debug)]
+pub struct VisionEmbeddings {
+    pub patch_embedding: Conv2d,
+    pub class_embedding: Param<Tensor<1>>,
+    /// `(1 + grid²) × width`, learnt on the training resolution's grid.
+    pub position_embedding: Embedding,
+    pub patch_size: usize,
+    pub trained_grid: usize,
+}
+
+impl VisionEmbeddings {
+    /// Pixels [batch, channels, H, W] → tokens [batch, 1 + (H/p)(W/p), width], class token first.
+    pub fn forward(&self, pixels: Tensor<4>) -> Tensor<3> {
+        let patches = self.patch_embedding.forward(pixels);
+        let [batch, width, rows, cols] = patches.dims();
+        let patches = patches.reshape([batch, width, rows * cols]).swap_dims(1, 2);
+        let class = self.class_embedding.val().reshape([1, 1, width]).expand([batch, 1, width]);
+        Tensor::cat(vec![class, patches], 1) + self.positions(rows, cols).unsqueeze::<3>()
+    }
+
+    /// Position embeddings for a `rows × cols` patch grid: the trained grid resized bicubically
+    /// (align_corners = false) as HF does, the class position kept as it is.
+    fn positions(&self, rows: usize, cols: usize) -> Tensor<2> {
+        let table = self.position_embedding.weight.val();
+        let grid = self.trained_grid;
+        if rows == grid && cols == grid {
+            return table;
+        }
+        let [_, width] = table.dims();
+        let class = table.clone().slice(0..1);
+        let patches = table.slice(1..).reshape([1, grid, grid, width]).permute([0, 3, 1, 2]);
+        let options = InterpolateOptions::new(InterpolateMode::Bicubic)
+            .with_align_corners(false)
+            .with_output_size([rows, cols]);
+        let resized = interpolate(patches, options).permute([0, 2, 3, 1]).reshape([rows * cols, width]);
+        Tensor::cat(vec![class, resized], 0)
+    }
+}
+
+#[derive(Module, Debug)]
+pub struct VisionTransformer {
+    pub embeddings: VisionEmbeddings,
+    pub pre_layrnorm: LayerNorm,
+    pub encoder: Encoder,
+    pub post_layernorm: LayerNorm,
+}
+
+impl VisionTransformer {
+    pub fn new(config: &VisionConfig, device: &Device) -> Result<Self, Error> {
+        let shape = LayerShape {
+            width: config.hidden_size,
+            heads: config.num_attention_heads,
+            mlp_width: config.intermediate_size,
+            activation: config.activation()?,
+            layer_norm_eps: config.layer_norm_eps,
+        };
+        let grid = config.trained_grid();
+        let norm = || LayerNormConfig::new(config.hidden_size).with_epsilon(config.layer_norm_eps).init(device);
+        let patch = config.patch_size;
+        Ok(Self {
+            embeddings: VisionEmbeddings {
+                patch_embedding: Conv2dConfig::new([config.num_channels, config.hidden_size], [patch, patch])
+                    .with_stride([patch, patch])
+                    .with_bias(false)
+                    .init(device),
+                class_embedding: Param::from_tensor(Tensor::zeros([config.hidden_size], device)),
+                position_embedding: EmbeddingConfig::new(1 + grid * grid, config.hidden_size).init(device),
+                patch_size: patch,
+                trained_grid: grid,
+            },
+            pre_layrnorm: norm(),
+            encoder: Encoder::new(&shape, config.num_hidden_layers, device),
+            post_layernorm: norm(),
+        })
+    }
+
+    /// Runs blocks `0..=last` and returns the output of each block in `keep` (in `keep`'s order).
+    pub fn hidden_states(&self, pixels: Tensor<4>, keep: &[usize]) -> Vec<Tensor<3>> {
+        let last = *keep.iter().max().expect("at least one layer to keep");
+        let mut x = self.pre_layrnorm.forward(self.embeddings.forward(pixels));
+        let mut kept = vec![None; keep.len()];
+        for (index, layer) in self.encoder.layers.iter().enumerate().take(last + 1) {
+            x = layer.forward_pre_norm(x, false);
+            for (slot, _) in keep.iter().enumerate().filter(|(_, l)| **l == index) {
+                kept[slot] = Some(x.clone());
+            }
+        }
+        kept.into_iter().map(|t| t.expect("every kept layer ran")).collect()
+    }
+
+    /// The pooled image embedding: `post_layernorm` of the class token after every block.
+    pub fn pooled(&self, pixels: Tensor<4>) -> Tensor<2> {
+        let mut x = self.pre_layrnorm.forward(self.embeddings.forward(pixels));
+        for layer in &self.encoder.layers {
+            x = layer.forward_pre_norm(x, false);
+        }
+        let [batch, _, width] = x.dims();
+        self.post_layernorm.forward(x.slice([0..batch, 0..1]).reshape([batch, width]))
+    }
+}

@@ -1,0 +1,121 @@
+//! Loading Hugging Face weights (`model.safetensors`, `pytorch_model.bin`, or the compact f16 copy)
+//! into the model by name, with every problem reported as an error that names the tensor.
+
+use std::fmt::Display;
+
+use burn::store::{
+    ApplyError, FloatCastAdapter, ModuleAdapter, ModuleSnapshot, ModuleStore, PyTorchToBurnAdapter,
+    SafetensorsStore,
+};
+use burn::tensor::DType;
+
+use crate::model::ClipSeg;
+use crate::Error;
+
+/// Where the weights come from.
+pub enum WeightsSource {
+    /// A safetensors file on disk (f32, f16 or bf16).
+    #[cfg(not(target_arch = "wasm32"))]
+    SafetensorsFile(std::path::PathBuf),
+    /// A PyTorch `pytorch_model.bin` (zip of pickled tensors) on disk.
+    #[cfg(not(target_arch = "wasm32"))]
+    PytorchFile(std::path::PathBuf),
+    /// A safetensors file in memory (how the browser loads the compact model).
+    SafetensorsBytes(Vec<u8>),
+}
+
+impl WeightsSource {
+    fn describe(&self) -> String {
+        match self {
+            #[cfg(not(target_arch = "wasm32"))]
+            Self::SafetensorsFile(path) | Self::PytorchFile(path) => path.display().to_string(),
+            Self::SafetensorsBytes(_) => "the safetensors weights".to_string(),
+        }
+    }
+}
+
+/// HF's `nn.Sequential` indices of the refined head, and the plain head, mapped onto our names.
+const KEY_REMAPS: [(&str, &str); 4] = [
+    (r"^decoder\.transposed_convolution\.0\.", "decoder.refined_head.conv."),
+    (r"^decoder\.transposed_convolution\.2\.", "decoder.refined_head.upsample1."),
+    (r"^decoder\.transposed_convolution\.4\.", "decoder.refined_head.upsample2."),
+    (r"^decoder\.transposed_convolution\.(weight|bias)$", "decoder.plain_head.$1"),
+];
+
+/// The inverse of [`KEY_REMAPS`], for writing checkpoints under the Hugging Face names.
+pub(crate) const KEY_REMAPS_TO_HF: [(&str, &str); 4] = [
+    (r"^decoder\.refined_head\.conv\.", "decoder.transposed_convolution.0."),
+    (r"^decoder\.refined_head\.upsample1\.", "decoder.transposed_convolution.2."),
+    (r"^decoder\.refined_head\.upsample2\.", "decoder.transposed_convolution.4."),
+    (r"^decoder\.plain_head\.", "decoder.transposed_convolution."),
+];
+
+/// PyTorch layout to burn's (Linear weights transposed, LayerNorm renamed), and any float
+/// storage (the compact f16 copy included) upcast to f32 so every backend computes in f32.
+fn adapter() -> impl ModuleAdapter + 'static {
+    PyTorchToBurnAdapter.chain(FloatCastAdapter::to(DType::F32))
+}
+
+/// Fills `model`'s parameters from `source`. Every tensor the architecture needs must be present
+/// with the shape the config implies; tensors the model does not use (`logit_scale`, buffers)
+/// are ignored.
+pub fn load_weights(model: &mut ClipSeg, source: WeightsSource) -> Result<(), Error> {
+    let origin = source.describe();
+    match source {
+        #[cfg(not(target_arch = "wasm32"))]
+        WeightsSource::SafetensorsFile(path) => {
+            let mut store = SafetensorsStore::from_file(path).with_from_adapter(adapter());
+            for (from, to) in KEY_REMAPS {
+                store = store.with_key_remapping(from, to);
+            }
+            apply(model, store.validate(false).allow_partial(true), &origin)
+        }
+        #[cfg(not(target_arch = "wasm32"))]
+        WeightsSource::PytorchFile(path) => {
+            let mut store = burn::store::PytorchStore::from_file(path);
+            for (from, to) in KEY_REMAPS {
+                store = store.with_key_remapping(from, to);
+            }
+            apply(model, store.validate(false).allow_partial(true), &origin)
+        }
+        WeightsSource::SafetensorsBytes(bytes) => {
+            let mut store = SafetensorsStore::from_bytes(Some(bytes)).with_from_adapter(adapter());
+            for (from, to) in KEY_REMAPS {
+                store = store.with_key_remapping(from, to);
+            }
+            apply(model, store.validate(false).allow_partial(true), &origin)
+        }
+    }
+}
+
+fn apply<S>(model: &mut ClipSeg, mut store: S, origin: &str) -> Result<(), Error>
+where
+    S: ModuleStore,
+    S::Error: Display,
+{
+    let result = model
+        .load_from(&mut store)
+        .map_err(|e| Error::Weights(format!("cannot read {origin}: {e}")))?;
+    if let Some(error) = result.errors.first() {
+        let message = match error {
+            ApplyError::ShapeMismatch { path, expected, found } => format!(
+                "tensor `{path}` in {origin} has shape {:?}, but config.json implies {:?}",
+                found.as_slice(),
+                expected.as_slice()
+            ),
+            other => format!("{origin}: {other}"),
+        };
+        let more = result.errors.len() - 1;
+        let tail = if more > 0 { format!(" (and {more} more problems)") } else { String::new() };
+        return Err(Error::Weights(format!("{message}{tail}")));
+    }
+    if !result.missing.is_empty() {
+        let names: Vec<&str> = result.missing.iter().take(3).map(|(path, _)| path.as_str()).collect();
+        return Err(Error::Weights(format!(
+            "{origin} lacks {} tensors this CLIPSeg config needs, e.g. {} — is it a CLIPSeg checkpoint matching config.json?",
+            result.missing.len(),
+            names.join(", ")
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,220 @@
+//! The `clipseg` command as other tools call it: outputs, naming, and clear errors on bad input.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use common::*;
+
+fn clipseg(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_clipseg")).args(args).output().expect("clipseg runs")
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = clipseg(args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "clipseg {args:?} failed: {stderr}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Fails with exit code 1 and exactly one line on stderr, which mentions `needle`.
+fn fails_clearly(args: &[&str], needle: &str) {
+    let out = clipseg(args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "clipseg {args:?}: exit {:?}, stderr {stderr}", out.status);
+    assert_eq!(stderr.trim_end().lines().count(), 1, "clipseg {args:?}: stderr is not one line:\n{stderr}");
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    assert!(!stderr.contains("panicked") && !stderr.contains("internal failure"), "{stderr}");
+    assert!(stderr.to_lowercase().contains(&needle.to_lowercase()), "clipseg {args:?}: {stderr:?} lacks {needle:?}");
+}
+
+fn model(config: &str) -> String {
+    fixtures().join(config).display().to_string()
+}
+
+fn image(file: &str) -> String {
+    fixtures().join("images").join(file).display().to_string()
+}
+
+fn read_npy(path: &Path) -> (Vec<u64>, Vec<f32>) {
+    let npy = npyz::NpyFile::new(std::fs::File::open(path).unwrap()).unwrap();
+    assert_eq!(npy.dtype(), npyz::DType::Plain("<f4".parse().unwrap()), "little-endian float32");
+    let shape = npy.shape().to_vec();
+    (shape, npy.into_vec::<f32>().unwrap())
+}
+
+fn temp() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
+}
+
+fn path_in(dir: &tempfile::TempDir, name: &str) -> String {
+    dir.path().join(name).display().to_string()
+}
+
+#[test]
+fn segment_writes_logits_and_masks() {
+    let reference = Reference::load("tiny-refined");
+    let prompts = reference.strings("prompts");
+    let out = temp();
+    let (logits, mask) = (path_in(&out, "logits.npy"), path_in(&out, "mask.png"));
+    let mut args = vec!["segment", "--model", &reference.dir.to_str().unwrap(), "--image"];
+    let query = image("astronaut_352.png");
+    args.push(&query);
+    for p in &prompts {
+        args.extend(["--prompt", p.as_str()]);
+    }
+    args.extend(["--logits", &logits, "--mask", &mask, "--threshold", "0.5"]);
+    ok(&args);
+
+    let (shape, values) = read_npy(Path::new(&logits));
+    assert_eq!(shape, [prompts.len() as u64, 352, 352]);
+    let expected = reference.f32("text_logits.astronaut_352").1;
+    let error = relative_l2(&subsample(&values, 352, 352, reference.sample()), &expected);
+    assert!(error <= TOLERANCE, "relative L2 {error:e}");
+
+    // One mask per prompt, named NAME_<index>, at the image's size, thresholding sigmoid(logits).
+    for (index, map) in values.chunks(352 * 352).enumerate() {
+        let file = out.path().join(format!("mask_{index}.png"));
+        let mask = image::open(&file).unwrap().into_luma8();
+        assert_eq!(mask.dimensions(), (352, 352));
+        let expected: Vec<u8> = map.iter().map(|&l| if l > 0.0 { 255 } else { 0 }).collect();
+        assert_eq!(mask.into_raw(), expected, "mask {index}");
+    }
+}
+
+#[test]
+fn text_and_visual_prompts_combine_text_first() {
+    let reference = Reference::load("tiny-refined");
+    let case = &reference.cases["visual_box"][0];
+    let (query, prompt) = (case["query"].as_str().unwrap(), case["prompt_image"].as_str().unwrap());
+    let b = case["box"].as_array().unwrap();
+    let region = format!("{},{},{},{}", b[0], b[1], b[2], b[3]);
+    let prompts = reference.strings("prompts");
+    let out = temp();
+    let logits = path_in(&out, "logits.npy");
+    let (query_path, prompt_path) = (reference.image_path(query), reference.image_path(prompt));
+    let mut args = vec!["segment", "--model", reference.dir.to_str().unwrap(), "--image", query_path.to_str().unwrap()];
+    for p in &prompts {
+        args.extend(["--prompt", p.as_str()]);
+    }
+    args.extend(["--visual-prompt", prompt_path.to_str().unwrap(), "--box", &region, "--logits", &logits]);
+    ok(&args);
+    let (shape, values) = read_npy(Path::new(&logits));
+    assert_eq!(shape, [prompts.len() as u64 + 1, 352, 352]);
+    let (text, visual) = values.split_at(prompts.len() * 352 * 352);
+    if reference.has(&format!("text_logits.{query}")) {
+        let expected = reference.f32(&format!("text_logits.{query}")).1;
+        assert!(relative_l2(&subsample(text, 352, 352, reference.sample()), &expected) <= TOLERANCE);
+    }
+    let expected = reference.f32(&format!("visual_box_logits.{query}.{prompt}")).1;
+    let error = relative_l2(&subsample(visual, 352, 352, reference.sample()), &expected);
+    assert!(error <= TOLERANCE, "visual prompt: relative L2 {error:e}");
+}
+
+#[test]
+fn masks_have_the_image_size() {
+    let out = temp();
+    let mask = path_in(&out, "m.png");
+    ok(&["segment", "--model", &model("tiny-plain"), "--image", &image("rocket.jpg"), "--prompt", "a rocket", "--mask", &mask]);
+    let decoded = image::open(&mask).unwrap().into_luma8();
+    assert_eq!(decoded.dimensions(), (640, 427));
+    assert!(decoded.pixels().all(|p| p.0[0] == 0 || p.0[0] == 255), "binary mask");
+}
+
+#[test]
+fn tokenize_prints_one_json_array_per_text() {
+    let stdout = ok(&["tokenize", "--model", &model("tiny-refined"), "a photo of a cat", "x"]);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines, ["[49406,320,1125,539,320,2368,49407]", "[49406,343,49407]"]);
+}
+
+#[test]
+fn convert_to_f16_halves_the_weights_and_still_segments() {
+    let reference = Reference::load("tiny-refined");
+    let out = temp();
+    let compact = out.path().join("compact");
+    ok(&["convert", "--from", reference.dir.to_str().unwrap(), "--to", compact.to_str().unwrap(), "--dtype", "f16"]);
+    let size = |p: PathBuf| std::fs::metadata(p).unwrap().len() as f64;
+    let ratio = size(compact.join("model.safetensors")) / size(reference.dir.join("model.safetensors"));
+    assert!((0.45..0.55).contains(&ratio), "f16 copy is {ratio:.2} of the original");
+    assert!(compact.join("config.json").is_file() && compact.join("tokenizer.json").is_file());
+
+    let logits = path_in(&out, "logits.npy");
+    ok(&["segment", "--model", compact.to_str().unwrap(), "--image", &image("astronaut_352.png"), "--prompt", "a cat", "--logits", &logits]);
+    let (_, values) = read_npy(Path::new(&logits));
+    let expected = reference.f32("text_logits.astronaut_352").1;
+    let first = &expected[..expected.len() / reference.strings("prompts").len()];
+    let error = relative_l2(&subsample(&values, 352, 352, reference.sample()), first);
+    // f16 storage rounds every weight by up to 2^-11 relative.
+    assert!(error <= 1e-2, "f16 copy: relative L2 {error:e}");
+}
+
+#[test]
+fn bench_reports_every_timing() {
+    let stdout = ok(&["bench", "--model", &model("tiny-plain"), "--runs", "2", "--json"]);
+    let report: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    for key in ["load_s", "encode_image_s", "embed_text_s", "decode_1_s", "decode_8_s"] {
+        let value = report[key].as_f64().unwrap_or_else(|| panic!("{key} missing in {stdout}"));
+        assert!(value > 0.0 && value < 60.0, "{key} = {value}");
+    }
+    let table = ok(&["bench", "--model", &model("tiny-plain"), "--runs", "1"]);
+    assert!(table.contains("| encode image |") && table.contains("| decode 8 prompts |"), "{table}");
+}
+
+#[test]
+fn bad_input_gets_one_clear_line() {
+    let m = model("tiny-refined");
+    let img = image("astronaut_352.png");
+    let chelsea = image("chelsea.png");
+    let out = temp();
+    let logits = path_in(&out, "l.npy");
+    let seg = |extra: &[&str]| -> Vec<String> {
+        let mut args: Vec<String> = ["segment", "--logits", &logits].iter().map(|s| s.to_string()).collect();
+        args.extend(extra.iter().map(|s| s.to_string()));
+        args
+    };
+    let check = |extra: &[&str], needle: &str| {
+        let args = seg(extra);
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        fails_clearly(&refs, needle);
+    };
+    check(&["--model", &m, "--image", "/no/such.png", "--prompt", "a"], "/no/such.png");
+    let garbage = path_in(&out, "garbage.png");
+    std::fs::write(&garbage, b"this is not a picture").unwrap();
+    check(&["--model", &m, "--image", &garbage, "--prompt", "a"], "garbage.png");
+    let truncated = path_in(&out, "truncated.png");
+    let png = std::fs::read(&img).unwrap();
+    std::fs::write(&truncated, &png[..png.len() / 2]).unwrap();
+    check(&["--model", &m, "--image", &truncated, "--prompt", "a"], "truncated.png");
+    check(&["--model", "/no/such/model", "--image", &img, "--prompt", "a"], "does not exist");
+    check(&["--model", out.path().to_str().unwrap(), "--image", &img, "--prompt", "a"], "not a model directory");
+    check(&["--model", &m, "--image", &img, "--prompt", ""], "empty");
+    check(&["--model", &m, "--image", &img, "--prompt", "   "], "empty");
+    check(&["--model", &m, "--image", &img, "--visual-prompt", &chelsea, "--box", "400,10,500,100"], "outside");
+    check(&["--model", &m, "--image", &img, "--visual-prompt", &chelsea, "--box", "10,10,10,50"], "no area");
+    check(&["--model", &m, "--image", &img], "prompt");
+
+    // Broken model directories: truncated weights, and a config that does not match them.
+    let broken = out.path().join("broken");
+    std::fs::create_dir(&broken).unwrap();
+    let source = fixtures().join("tiny-refined");
+    std::fs::copy(source.join("config.json"), broken.join("config.json")).unwrap();
+    let weights = std::fs::read(source.join("model.safetensors")).unwrap();
+    std::fs::write(broken.join("model.safetensors"), &weights[..weights.len() / 2]).unwrap();
+    check(&["--model", broken.to_str().unwrap(), "--image", &img, "--prompt", "a"], "model.safetensors");
+
+    std::fs::write(broken.join("model.safetensors"), &weights).unwrap();
+    let config = std::fs::read_to_string(source.join("config.json")).unwrap();
+    let config: serde_json::Value = serde_json::from_str(&config).unwrap();
+    let mut wrong = config.clone();
+    wrong["reduce_dim"] = serde_json::json!(24);
+    std::fs::write(broken.join("config.json"), wrong.to_string()).unwrap();
+    check(&["--model", broken.to_str().unwrap(), "--image", &img, "--prompt", "a"], "decoder.");
+    let out_stderr = clipseg(&seg(&["--model", broken.to_str().unwrap(), "--image", &img, "--prompt", "a"]).iter().map(String::as_str).collect::<Vec<_>>()).stderr;
+    let message = String::from_utf8_lossy(&out_stderr);
+    assert!(message.contains("24") && message.contains("16"), "names expected and found shapes: {message}");
+
+    std::fs::write(broken.join("config.json"), "{ not json").unwrap();
+    check(&["--model", broken.to_str().unwrap(), "--image", &img, "--prompt", "a"], "config");
+}
