@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use burn::tensor::{DType, Device, Tensor};
 use clap::{Parser, Subcommand, ValueEnum};
+use npyz::WriterBuilder;
 use clipseg::imaging::{decode_image, mask_from_logits, resize_plane};
 use clipseg::model_dir::ModelDir;
 use clipseg::segmenter::stack_conditionals;

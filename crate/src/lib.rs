@@ -11,6 +11,8 @@ pub mod segmenter;
 pub mod tokenizer;
 pub mod visual_prompt;
 pub mod weights;
+#[cfg(target_arch = "wasm32")]
+mod web;
 
 pub use config::ClipSegConfig;
 pub use segmenter::{EncodedImage, Segmenter};

@@ -27,6 +27,15 @@ pub struct EncodedImage {
     pub height: u32,
 }
 
+impl EncodedImage {
+    /// One value of the deepest kept activation: reading it waits until the encode has run
+    /// (how the browser, which cannot block, times the encode and catches device errors).
+    pub fn probe(&self) -> Tensor<3> {
+        let deepest = self.activations.last().expect("at least one kept layer");
+        deepest.clone().slice([0..1, 0..1, 0..1])
+    }
+}
+
 impl Segmenter {
     /// Builds the model from `config.json` text, weights and `tokenizer.json` bytes.
     pub fn from_parts(
@@ -129,7 +138,8 @@ impl Segmenter {
 }
 
 /// A weighted sum of conditional vectors (e.g. a text and a visual prompt), the way CLIPSeg's
-/// "uni" training mixed them. Each entry is [1, projection_dim]; weights are used as given.
+/// "uni" training mixed them. Entries share one shape ([n, projection_dim]); weights are used
+/// as given.
 pub fn mix_conditionals(parts: &[(Tensor<2>, f32)]) -> Result<Tensor<2>, Error> {
     let mut parts = parts.iter();
     let (first, w) = parts.next().ok_or_else(|| Error::Prompt("nothing to mix".into()))?;

@@ -43,6 +43,7 @@ const KEY_REMAPS: [(&str, &str); 4] = [
 ];
 
 /// The inverse of [`KEY_REMAPS`], for writing checkpoints under the Hugging Face names.
+#[cfg(not(target_arch = "wasm32"))]
 pub(crate) const KEY_REMAPS_TO_HF: [(&str, &str); 4] = [
     (r"^decoder\.refined_head\.conv\.", "decoder.transposed_convolution.0."),
     (r"^decoder\.refined_head\.upsample1\.", "decoder.transposed_convolution.2."),

@@ -104,15 +104,25 @@ fn check_dir(dir: &std::path::Path, device: Device) {
         }
     }
 
+    // Visual prompts. A prompt image in a lossy format decodes to slightly other pixels than
+    // PIL's libjpeg-turbo gives (up to ±4 levels on a tenth of the values; every JPEG decoder
+    // differs), so its results are compared as masks, like images of other sizes; lossless
+    // prompt images must match exactly, resize included.
+    let lossless = |stem: &str| reference.image_path(stem).extension().is_some_and(|e| e == "png");
+
     // Visual prompt without a region: the plain image embedding.
     for pair in reference.cases["visual_plain"].as_array().into_iter().flatten() {
         let (query, prompt) = (pair[0].as_str().unwrap(), pair[1].as_str().unwrap());
         let conditional = segmenter.embed_visual_prompt(&load_image(&reference, prompt), None).unwrap();
-        let expected = reference.f32(&format!("visual_plain_conditional.{prompt}")).1;
-        checks.close(&format!("visual_plain_conditional.{prompt}"), &read(conditional.clone()).1, &expected);
-        let actual = sampled_logits(&reference, &segmenter, &load_image(&reference, query), conditional);
+        let actual = sampled_logits(&reference, &segmenter, &load_image(&reference, query), conditional.clone());
         let name = format!("visual_plain_logits.{query}.{prompt}");
-        checks.close(&name, &actual, &reference.f32(&name).1);
+        if lossless(prompt) {
+            let expected = reference.f32(&format!("visual_plain_conditional.{prompt}")).1;
+            checks.close(&format!("visual_plain_conditional.{prompt}"), &read(conditional).1, &expected);
+            checks.close(&name, &actual, &reference.f32(&name).1);
+        } else {
+            checks.masks_agree(&name, &actual, &reference.f32(&name).1);
+        }
     }
 
     // Visual prompt with a box: the engineered prompt's pixels, its embedding, the logits.
@@ -121,18 +131,24 @@ fn check_dir(dir: &std::path::Path, device: Device) {
         let b: Vec<f32> = case["box"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32).collect();
         let region = Region::Box([b[0], b[1], b[2], b[3]]);
         let prompt_image = load_image(&reference, prompt);
-        let pixels = engineered_prompt(&prompt_image, &region, 352).unwrap();
-        let name = format!("visual_box_pixels.{prompt}");
-        checks.close(&name, &subsample(&pixels, 352, 352, reference.sample()), &reference.f32(&name).1);
         let conditional = segmenter.embed_visual_prompt(&prompt_image, Some(&region)).unwrap();
-        let name = format!("visual_box_conditional.{prompt}");
-        checks.close(&name, &read(conditional.clone()).1, &reference.f32(&name).1);
-        let actual = sampled_logits(&reference, &segmenter, &load_image(&reference, query), conditional);
-        let name = format!("visual_box_logits.{query}.{prompt}");
-        checks.close(&name, &actual, &reference.f32(&name).1);
+        let actual = sampled_logits(&reference, &segmenter, &load_image(&reference, query), conditional.clone());
+        let logits_name = format!("visual_box_logits.{query}.{prompt}");
+        if lossless(prompt) {
+            let pixels = engineered_prompt(&prompt_image, &region, 352).unwrap();
+            let name = format!("visual_box_pixels.{prompt}");
+            checks.close(&name, &subsample(&pixels, 352, 352, reference.sample()), &reference.f32(&name).1);
+            let name = format!("visual_box_conditional.{prompt}");
+            checks.close(&name, &read(conditional).1, &reference.f32(&name).1);
+            checks.close(&logits_name, &actual, &reference.f32(&logits_name).1);
+        } else {
+            checks.masks_agree(&logits_name, &actual, &reference.f32(&logits_name).1);
+        }
     }
 
-    assert!(checks.count >= 5, "{config}: only {} checks ran", checks.count);
+    // At least the text conditional, every kept activation and the logits of one 352 image.
+    let minimum = 1 + extract + 1;
+    assert!(checks.count >= minimum, "{config}: only {} of at least {minimum} checks ran", checks.count);
     assert!(checks.failures.is_empty(), "{config}:\n{}", checks.failures.join("\n"));
 }
 
