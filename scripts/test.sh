@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
-# The project's test command (README.md): every Rust test on the CPU backend and on wgpu, then a
-# check that the library still compiles for the browser (wasm32-unknown-unknown).
+# The project's test command (README.md): every Rust test on the CPU backend and on wgpu, then
+# the browser build (which compiles the library for wasm32-unknown-unknown) and the end-to-end
+# tests of the page in headless Chromium. scripts/install_web_tools.sh installs what it needs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/clipseg-target}"
+clipseg="$CARGO_TARGET_DIR/debug/clipseg"
 
 cargo test --locked --workspace
-cargo build --locked --lib -p clipseg --target wasm32-unknown-unknown
+
+# The page's test model: the tiny fixture in the compact f16 format the browser loads.
+"$clipseg" convert --from fixtures/tiny-refined --to models/tiny-refined
+PATH="$PWD/node_modules/.bin:$PATH" trunk build --release --offline
+CLIPSEG_BIN="$clipseg" npm run test:e2e

@@ -8,6 +8,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
+use burn::tensor::wgpu::WgpuSetup;
 use burn::tensor::{Device, Tensor};
 use image::RgbImage;
 use js_sys::{Float32Array, Promise};
@@ -25,7 +26,9 @@ fn start() {
 
 thread_local! {
     /// burn's wgpu runtime can be initialised once per page; later sessions reuse its device.
-    static WEBGPU_DEVICE: RefCell<Option<Device>> = const { RefCell::new(None) };
+    /// The setup stays alive with it: once its `wgpu::Instance` is dropped, the browser
+    /// invalidates the device ("A valid external Instance reference no longer exists").
+    static WEBGPU: RefCell<Option<(Device, WgpuSetup)>> = const { RefCell::new(None) };
 }
 
 /// Text conditionals kept per prompt, so editing one prompt re-embeds only that one.
@@ -55,14 +58,14 @@ async fn device_for(backend: &str) -> Result<(Device, &'static str), Error> {
     match backend {
         "cpu" => Ok((Device::flex(), "cpu")),
         "webgpu" => {
-            if let Some(device) = WEBGPU_DEVICE.with(|d| d.borrow().clone()) {
+            if let Some((device, _)) = WEBGPU.with_borrow(Clone::clone) {
                 return Ok((device, "webgpu"));
             }
-            let device = Device::wgpu_options()
-                .init_async()
+            let (device, setup) = Device::wgpu_options()
+                .init_with_setup_async()
                 .await
                 .map_err(|e| Error::Device(format!("WebGPU is not available: {e}")))?;
-            WEBGPU_DEVICE.with(|d| *d.borrow_mut() = Some(device.clone()));
+            WEBGPU.set(Some((device.clone(), setup)));
             Ok((device, "webgpu"))
         }
         other => Err(Error::Device(format!("unknown backend \"{other}\" (expected webgpu or cpu)"))),

@@ -1,0 +1,260 @@
+// The page as a person uses it, in headless Chromium: load a model, upload a real photo, type
+// prompts, draw a box, and read the result — checked against the native CLI on the same model
+// and image. Needs `dist/` built with the tiny fixture model staged (scripts/test.sh does that).
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ARTIFACTS, REPO, launch, serve } from './harness.mjs';
+
+const MODEL = 'tiny-refined';
+const MODEL_DIR = join(REPO, 'models', MODEL);
+const PHOTO = join(REPO, 'fixtures', 'images', 'chelsea.png');
+const PROMPTS = ['a cat', 'the wooden floor'];
+// The model issue's CPU-vs-wgpu tolerance, on logits.
+const TOLERANCE = 1e-4;
+const CLI = process.env.CLIPSEG_BIN ?? join(process.env.CARGO_TARGET_DIR ?? join(REPO, 'target'), 'debug', 'clipseg');
+const scratch = mkdtempSync(join(tmpdir(), 'clipseg-e2e-'));
+mkdirSync(ARTIFACTS, { recursive: true });
+
+// float32 little-endian .npy → Float32Array.
+function readNpy(path) {
+  const bytes = readFileSync(path);
+  const headerLength = bytes.readUInt16LE(8);
+  const header = bytes.subarray(10, 10 + headerLength).toString('latin1');
+  assert.match(header, /'descr': '<f4'/);
+  const data = bytes.subarray(10 + headerLength);
+  return new Float32Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.length));
+}
+
+function cliLogits(args) {
+  const out = join(scratch, `cli-${Math.random().toString(36).slice(2)}.npy`);
+  execFileSync(CLI, ['segment', '--model', MODEL_DIR, '--image', PHOTO, ...args, '--logits', out]);
+  return readNpy(out);
+}
+
+function relativeL2(actual, expected) {
+  assert.equal(actual.length, expected.length, 'same number of logits');
+  let diff = 0;
+  let norm = 0;
+  for (let i = 0; i < expected.length; i++) {
+    diff += (actual[i] - expected[i]) ** 2;
+    norm += expected[i] ** 2;
+  }
+  return Math.sqrt(diff / norm);
+}
+
+function assertClose(actual, expected, what) {
+  const error = relativeL2(Float32Array.from(actual), expected);
+  assert.ok(error <= TOLERANCE, `${what}: relative L2 error ${error.toExponential(3)} > ${TOLERANCE}`);
+}
+
+async function openApp(browser, url, { backend = 'auto', model = MODEL } = {}) {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  page.errors = [];
+  page.on('pageerror', (error) => page.errors.push(error.message));
+  await page.goto(`${url}?model=${model}&backend=${backend}`);
+  return page;
+}
+
+const ready = (page) => page.waitForFunction(() => document.body.dataset.ready === 'true', null, { timeout: 180_000 });
+const idle = (page) => page.waitForFunction(() => document.body.dataset.busy === 'false', null, { timeout: 180_000 });
+const message = (page) => page.locator('#message').textContent();
+
+async function upload(page, file) {
+  await page.setInputFiles('#file-input', file);
+  await idle(page);
+}
+
+async function addPrompt(page, text) {
+  await page.fill('#prompt-input', text);
+  await page.click('#add-prompt');
+  await page.waitForFunction((t) => window.clipsegApp.lastResult?.logits?.[t], text, { timeout: 180_000 });
+  await idle(page);
+}
+
+// The page's logits for a prompt, as plain numbers.
+const pageLogits = (page, prompt) => page.evaluate((p) => Array.from(window.clipsegApp.lastResult.logits[p]), prompt);
+
+// Drags a box over the displayed image, from and to fractions of its size.
+async function drawBox(page, [fx0, fy0, fx1, fy1]) {
+  const stage = await page.locator('#overlay-canvas').boundingBox();
+  const at = (fx, fy) => [stage.x + fx * stage.width, stage.y + fy * stage.height];
+  await page.mouse.move(...at(fx0, fy0));
+  await page.mouse.down();
+  await page.mouse.move(...at((fx0 + fx1) / 2, (fy0 + fy1) / 2), { steps: 4 });
+  await page.mouse.move(...at(fx1, fy1), { steps: 4 });
+  await page.mouse.up();
+}
+
+// How many pixels of the overlay canvas are painted.
+const paintedPixels = (page) => page.evaluate(() => {
+  const canvas = document.querySelector('#overlay-canvas');
+  const { data } = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height);
+  let painted = 0;
+  for (let i = 3; i < data.length; i += 4) if (data[i] > 0) painted++;
+  return painted;
+});
+
+let server;
+let reference;
+before(async () => {
+  server = await serve();
+  reference = {
+    texts: cliLogits(PROMPTS.flatMap((p) => ['--prompt', p])),
+  };
+});
+after(() => server.close());
+
+for (const webgpu of [true, false]) {
+  const backend = webgpu ? 'webgpu' : 'cpu';
+  describe(`the page on ${backend}`, () => {
+    let browser;
+    let page;
+    before(async () => {
+      browser = await launch({ webgpu });
+      page = await openApp(browser, server.url);
+      await ready(page);
+    });
+    after(() => browser.close());
+
+    test(`reports ${backend} as the backend`, async () => {
+      assert.equal(await page.evaluate(() => window.clipsegApp.segmenter.backend), backend);
+      const status = await page.locator('#status').textContent();
+      assert.match(status, webgpu ? /WebGPU/ : /CPU/);
+    });
+
+    test('text prompts give the CLI logits and draw an overlay', async () => {
+      await upload(page, PHOTO);
+      for (const prompt of PROMPTS) await addPrompt(page, prompt);
+      const size = PROMPTS.length;
+      const plane = 352 * 352;
+      for (const [i, prompt] of PROMPTS.entries()) {
+        assertClose(await pageLogits(page, prompt), reference.texts.subarray(i * plane, (i + 1) * plane), prompt);
+      }
+      assert.equal(size, PROMPTS.length);
+      assert.ok((await paintedPixels(page)) > 0, 'the overlay is drawn');
+      assert.equal(await message(page), '');
+      await page.screenshot({ path: join(ARTIFACTS, `${backend}-text-prompts.png`) });
+    });
+
+    test('a drawn box gives the CLI visual-prompt logits', async () => {
+      await drawBox(page, [0.25, 0.2, 0.7, 0.85]);
+      await page.waitForFunction(() => window.clipsegApp.lastResult?.box?.logits, null, { timeout: 180_000 });
+      await idle(page);
+      const { box, logits } = await page.evaluate(() => {
+        const result = window.clipsegApp.lastResult.box;
+        return { box: result.box, logits: Array.from(result.logits) };
+      });
+      const [x0, y0, x1, y1] = box;
+      assert.ok(x1 > x0 && y1 > y0, `a real box: ${box}`);
+      const expected = cliLogits(['--visual-prompt', PHOTO, '--box', box.join(',')]);
+      assertClose(logits, expected, `box ${box}`);
+      await page.screenshot({ path: join(ARTIFACTS, `${backend}-box-prompt.png`) });
+      assert.deepEqual(page.errors, []);
+    });
+  });
+}
+
+describe('bad input', () => {
+  let browser;
+  let page;
+  before(async () => {
+    browser = await launch({ webgpu: true });
+    page = await openApp(browser, server.url);
+    await ready(page);
+    await upload(page, PHOTO);
+    await addPrompt(page, PROMPTS[0]);
+  });
+  after(() => browser.close());
+
+  // The image and the prompts the person set up must survive every mistake.
+  async function assertWorkKept() {
+    assert.equal(await page.locator('li.prompt').count(), 1);
+    assert.equal(await page.locator('li.prompt input.prompt-text').inputValue(), PROMPTS[0]);
+    assert.deepEqual(await page.evaluate(() => [window.clipsegApp.state.width, window.clipsegApp.state.height]), [451, 300]);
+  }
+
+  test('a file that is not an image', async () => {
+    const notImage = join(scratch, 'notes.png');
+    writeFileSync(notImage, 'these are not pixels');
+    await upload(page, notImage);
+    assert.match(await message(page), /not an image|cannot/i);
+    await assertWorkKept();
+  });
+
+  test('a corrupt image', async () => {
+    const corrupt = join(scratch, 'corrupt.png');
+    writeFileSync(corrupt, readFileSync(PHOTO).subarray(0, 2000));
+    await upload(page, corrupt);
+    assert.match(await message(page), /image|decode|corrupt/i);
+    await assertWorkKept();
+    await page.screenshot({ path: join(ARTIFACTS, 'bad-image.png') });
+  });
+
+  test('an empty prompt is not run', async () => {
+    await page.fill('#prompt-input', '   ');
+    await page.click('#add-prompt');
+    await idle(page);
+    assert.match(await page.locator('body').textContent(), /empty/i);
+    await assertWorkKept();
+  });
+
+  test('a zero-area box keeps the page working', async () => {
+    const stage = await page.locator('#overlay-canvas').boundingBox();
+    await page.mouse.click(stage.x + stage.width / 2, stage.y + stage.height / 2);
+    await idle(page);
+    assert.match(await message(page), /box/i);
+    await assertWorkKept();
+  });
+
+  test('a lost WebGPU device: the page recovers and still segments', async () => {
+    const worker = page.workers()[0];
+    await worker.evaluate(() => self.gpuDevice.destroy());
+    await page.fill('li.prompt input.prompt-text', 'a sleeping cat');
+    await page.waitForFunction(() => window.clipsegApp.lastResult?.logits?.['a sleeping cat'], null, { timeout: 180_000 });
+    await idle(page);
+    assert.match(await page.locator('#notice, #message').allTextContents().then((t) => t.join(' ')), /lost|restart/i);
+    await page.screenshot({ path: join(ARTIFACTS, 'device-lost.png') });
+  });
+});
+
+test('a missing model gets a clear message with how to get one', async () => {
+  const browser = await launch({ webgpu: true });
+  try {
+    const page = await openApp(browser, server.url, { model: 'no-such-model' });
+    await page.waitForFunction(() => document.querySelector('#message')?.textContent, null, { timeout: 60_000 });
+    assert.match(await message(page), /clipseg convert|Hugging Face/i);
+    await page.screenshot({ path: join(ARTIFACTS, 'missing-model.png') });
+  } finally {
+    await browser.close();
+  }
+});
+
+test('with the network off, a reload still segments (Cache Storage + service worker)', async () => {
+  const browser = await launch({ webgpu: true });
+  const context = await browser.newContext();
+  const local = await serve();
+  try {
+    let page = await context.newPage();
+    await page.goto(`${local.url}?model=${MODEL}&backend=auto`);
+    await ready(page);
+    await page.evaluate(() => navigator.serviceWorker.ready);
+    await page.close();
+    await local.close();
+    page = await context.newPage();
+    page.errors = [];
+    page.on('pageerror', (error) => page.errors.push(error.message));
+    await page.goto(`${local.url}?model=${MODEL}&backend=auto`);
+    await ready(page);
+    assert.equal(await page.evaluate(() => window.clipsegApp.segmenter.cached), true, 'the model came from the cache');
+    await upload(page, PHOTO);
+    await addPrompt(page, PROMPTS[0]);
+    assertClose(await pageLogits(page, PROMPTS[0]), reference.texts.subarray(0, 352 * 352), 'offline');
+    await page.screenshot({ path: join(ARTIFACTS, 'offline.png') });
+  } finally {
+    await browser.close();
+  }
+});

@@ -1,0 +1,206 @@
+// The model's thread. It fetches the weights (through Cache Storage, with progress), runs the
+// wasm module (burn on WebGPU or on the CPU) and answers the page's requests one at a time, so
+// the page never waits on inference.
+import init, { Session } from '../pkg/clipseg.js';
+
+const MODEL_CACHE = 'clipseg-models-v1';
+const wasmReady = init();
+let session = null;
+let lostDevice = null;
+
+// burn asks wgpu for the device; keep a handle on it to tell the page when WebGPU loses it.
+if (self.GPUAdapter) {
+  const requestDevice = GPUAdapter.prototype.requestDevice;
+  GPUAdapter.prototype.requestDevice = async function (...args) {
+    const device = await requestDevice.apply(this, args);
+    self.gpuDevice = device;
+    device.lost.then((info) => {
+      lostDevice = info.message || info.reason || 'unknown reason';
+      self.postMessage({ event: 'device-lost', message: lostDevice });
+    });
+    return device;
+  };
+}
+
+class ModelError extends Error {}
+
+async function webgpuAdapter() {
+  if (!self.navigator.gpu) return null;
+  try {
+    return await navigator.gpu.requestAdapter();
+  } catch {
+    return null;
+  }
+}
+
+// One file of the model, from Cache Storage or else the network (then cached).
+async function fetchFile(url, onBytes) {
+  const cache = await caches.open(MODEL_CACHE);
+  const hit = await cache.match(url);
+  if (hit) {
+    const bytes = new Uint8Array(await hit.arrayBuffer());
+    onBytes(bytes.length, bytes.length);
+    return { bytes, cached: true };
+  }
+  let response;
+  try {
+    response = await fetch(url);
+  } catch (error) {
+    throw new ModelError(`cannot download ${url}: ${error.message} (offline, and not cached yet?)`);
+  }
+  if (!response.ok) throw new ModelError(`cannot download ${url}: HTTP ${response.status}`);
+  const expected = Number(response.headers.get('Content-Length')) || 0;
+  const chunks = [];
+  let received = 0;
+  const reader = response.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    received += value.length;
+    onBytes(received, Math.max(expected, received));
+  }
+  if (expected && received !== expected) {
+    throw new ModelError(`${url} is incomplete: ${received} of ${expected} bytes arrived`);
+  }
+  const bytes = new Uint8Array(received);
+  let at = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, at);
+    at += chunk.length;
+  }
+  await cache.put(url, new Response(bytes, { headers: { 'Content-Length': String(received) } }));
+  return { bytes, cached: false };
+}
+
+async function forget(urls) {
+  const cache = await caches.open(MODEL_CACHE);
+  await Promise.all(urls.map((url) => cache.delete(url)));
+}
+
+// The files of a model directory: config.json, model.safetensors, tokenizer.json.
+async function fetchModel(modelUrl, tokenizerUrl) {
+  const urls = {
+    config: new URL('config.json', modelUrl).href,
+    weights: new URL('model.safetensors', modelUrl).href,
+    tokenizer: tokenizerUrl || new URL('tokenizer.json', modelUrl).href,
+  };
+  const progress = {};
+  const report = (file) => (loaded, total) => {
+    progress[file] = { loaded, total };
+    const sum = (key) => Object.values(progress).reduce((s, p) => s + p[key], 0);
+    self.postMessage({ event: 'progress', file, loaded: sum('loaded'), total: sum('total') });
+  };
+  const files = {};
+  for (const [key, url] of Object.entries(urls)) files[key] = await fetchFile(url, report(key));
+  return { urls, files, cached: Object.values(files).every((f) => f.cached) };
+}
+
+// Pixels for the wasm module: an image file's bytes, or RGBA from a bitmap the browser decoded.
+async function pixels(image) {
+  if (image.bytes) return [new Uint8Array(image.bytes), undefined, 0, 0];
+  if (image.bitmap) {
+    const { width, height } = image.bitmap;
+    const context = new OffscreenCanvas(width, height).getContext('2d');
+    context.drawImage(image.bitmap, 0, 0);
+    image.bitmap.close();
+    return [undefined, new Uint8Array(context.getImageData(0, 0, width, height).data.buffer), width, height];
+  }
+  return [undefined, new Uint8Array(image.rgba), image.width, image.height];
+}
+
+// Formats the wasm decoder lacks (AVIF, HEIC where supported) still open through the browser.
+async function withBrowserFallback(image, use) {
+  try {
+    return await use(await pixels(image));
+  } catch (error) {
+    if (!image.bytes || !/not an image this tool reads/.test(error.message)) throw error;
+    let bitmap;
+    try {
+      bitmap = await createImageBitmap(new Blob([image.bytes]));
+    } catch {
+      throw error;
+    }
+    return use(await pixels({ bitmap }));
+  }
+}
+
+const handlers = {
+  async load({ modelUrl, tokenizerUrl, backend }) {
+    await wasmReady;
+    const adapter = backend === 'cpu' ? null : await webgpuAdapter();
+    if (backend === 'webgpu' && !adapter) throw new Error('WebGPU is not available in this browser');
+    let model = await fetchModel(modelUrl, tokenizerUrl);
+    const create = async (choice) => {
+      const { config, weights, tokenizer } = model.files;
+      const text = new TextDecoder().decode(config.bytes);
+      return Session.create(choice, text, weights.bytes, tokenizer.bytes);
+    };
+    let choice = adapter ? 'webgpu' : 'cpu';
+    let loaded;
+    try {
+      loaded = await create(choice).catch(async (error) => {
+        // `auto` falls back to the CPU when WebGPU itself fails, not when the model is bad.
+        if (backend !== 'auto' || choice !== 'webgpu' || !/WebGPU/.test(error.message)) throw error;
+        choice = 'cpu';
+        return create(choice);
+      });
+    } catch (error) {
+      if (!model.cached) throw new ModelError(`the model at ${modelUrl} cannot be used: ${error.message}`);
+      // A cached copy that no longer loads (an older or damaged download): fetch it again once.
+      await forget(Object.values(model.urls));
+      model = await fetchModel(modelUrl, tokenizerUrl);
+      loaded = await create(choice).catch((again) => {
+        throw new ModelError(`the model at ${modelUrl} cannot be used: ${again.message}`);
+      });
+    }
+    session?.free();
+    session = loaded;
+    lostDevice = null;
+    const info = adapter?.info;
+    const adapterName = session.backend === 'webgpu' && info
+      ? [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') || 'WebGPU adapter'
+      : 'wasm CPU';
+    const config = JSON.parse(new TextDecoder().decode(model.files.config.bytes));
+    return { backend: session.backend, adapter: adapterName, cached: model.cached, config };
+  },
+
+  async setImage(image) {
+    const started = performance.now();
+    const [width, height] = await withBrowserFallback(image, (args) => live().setImage(...args));
+    return { width, height, timings: { encode_ms: performance.now() - started } };
+  },
+
+  async setExample(image) {
+    const [width, height] = await withBrowserFallback(image, async (args) => live().setExample(...args));
+    return { width, height };
+  },
+
+  async segment({ prompts, visual, box, mix }) {
+    const started = performance.now();
+    const logits = await live().segment(prompts, visual, box ? Float32Array.from(box) : undefined, mix);
+    return { result: { logits, timings: { total_ms: performance.now() - started } }, transfer: [logits.buffer] };
+  },
+};
+
+function live() {
+  if (!session) throw new Error('no model is loaded');
+  if (lostDevice) throw new Error(`the WebGPU device was lost (${lostDevice})`);
+  return session;
+}
+
+// Requests run strictly in order: an image being encoded is never read half-set.
+let queue = Promise.resolve();
+self.onmessage = ({ data: { id, op, args } }) => {
+  queue = queue.then(async () => {
+    try {
+      const answer = await handlers[op](args);
+      const { result, transfer } = answer && 'transfer' in answer ? answer : { result: answer, transfer: [] };
+      self.postMessage({ id, ok: true, result }, transfer);
+    } catch (error) {
+      // A trap leaves the wasm instance unusable: the page must start a new worker.
+      const fatal = error instanceof WebAssembly.RuntimeError;
+      self.postMessage({ id, ok: false, error: error?.message ?? String(error), fatal, model: error instanceof ModelError });
+    }
+  });
+};
