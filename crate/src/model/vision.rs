@@ -3,9 +3,7 @@
 use burn::module::{Module, Param};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{Embedding, EmbeddingConfig, LayerNorm, LayerNormConfig};
-use burn::tensor::module::interpolate;
-use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
-use burn::tensor::{Device, Tensor};
+use burn::tensor::{Device, Tensor, TensorData};
 
 use super::layer::{Encoder, LayerShape};
 use crate::config::VisionConfig;
@@ -32,22 +30,48 @@ impl VisionEmbeddings {
     }
 
     /// Position embeddings for a `rows × cols` patch grid: the trained grid resized bicubically
-    /// (align_corners = false) as HF does, the class position kept as it is.
+    /// (align_corners = false) as HF does, the class position kept as it is. The resize is two
+    /// matmuls with interpolation matrices: the same numbers as `interpolate`, but kernels every
+    /// WebGPU implementation runs well (SwiftShader stalls on burn's bicubic kernel).
     fn positions(&self, rows: usize, cols: usize) -> Tensor<2> {
         let table = self.position_embedding.weight.val();
         let grid = self.trained_grid;
         if rows == grid && cols == grid {
             return table;
         }
+        let device = table.device();
         let [_, width] = table.dims();
         let class = table.clone().slice(0..1);
-        let patches = table.slice(1..).reshape([1, grid, grid, width]).permute([0, 3, 1, 2]);
-        let options = InterpolateOptions::new(InterpolateMode::Bicubic)
-            .with_align_corners(false)
-            .with_output_size([rows, cols]);
-        let resized = interpolate(patches, options).permute([0, 2, 3, 1]).reshape([rows * cols, width]);
-        Tensor::cat(vec![class, resized], 0)
+        let matrix = |to: usize| Tensor::<2>::from_data(TensorData::new(bicubic_matrix(grid, to), [to, grid]), &device);
+        // Along y: [rows, grid] × [grid, grid · width].
+        let patches = table.slice(1..).reshape([grid, grid * width]);
+        let along_y = matrix(rows).matmul(patches).reshape([rows, grid, width]);
+        // Along x, for every row at once: [rows, cols, grid] × [rows, grid, width].
+        let along_x = matrix(cols).unsqueeze::<3>().expand([rows, cols, grid]).matmul(along_y);
+        Tensor::cat(vec![class, along_x.reshape([rows * cols, width])], 0)
     }
+}
+
+/// PyTorch's bicubic interpolation from `from` to `to` samples (`align_corners = false`,
+/// A = −0.75, taps beyond the border clamped to it) as a row-major `[to, from]` matrix.
+fn bicubic_matrix(from: usize, to: usize) -> Vec<f32> {
+    const A: f64 = -0.75;
+    // Keys' cubic convolution kernel, for |x| ≤ 1 and for 1 < |x| < 2.
+    let near = |x: f64| ((A + 2.0) * x - (A + 3.0)) * x * x + 1.0;
+    let far = |x: f64| ((A * x - 5.0 * A) * x + 8.0 * A) * x - 4.0 * A;
+    let scale = from as f64 / to as f64;
+    let mut matrix = vec![0.0f32; to * from];
+    for out in 0..to {
+        let source = (out as f64 + 0.5) * scale - 0.5;
+        let base = source.floor();
+        let t = source - base;
+        let weights = [far(t + 1.0), near(t), near(1.0 - t), far(2.0 - t)];
+        for (tap, weight) in weights.iter().enumerate() {
+            let index = (base as i64 - 1 + tap as i64).clamp(0, from as i64 - 1) as usize;
+            matrix[out * from + index] += *weight as f32;
+        }
+    }
+    matrix
 }
 
 #[derive(Module, Debug)]
