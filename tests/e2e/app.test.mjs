@@ -174,7 +174,8 @@ describe('bad input', () => {
   async function assertWorkKept() {
     assert.equal(await page.locator('li.prompt').count(), 1);
     assert.equal(await page.locator('li.prompt input.prompt-text').inputValue(), PROMPTS[0]);
-    assert.deepEqual(await page.evaluate(() => [window.clipsegApp.state.width, window.clipsegApp.state.height]), [451, 300]);
+    const image = await page.evaluate(() => window.clipsegApp.state.image);
+    assert.deepEqual([image.width, image.height], [451, 300]);
   }
 
   test('a file that is not an image', async () => {
@@ -211,7 +212,7 @@ describe('bad input', () => {
   });
 
   test('a lost WebGPU device: the page recovers and still segments', async () => {
-    const worker = page.workers()[0];
+    const worker = page.workers().find((w) => w.url().endsWith('/www/worker.js'));
     await worker.evaluate(() => self.gpuDevice.destroy());
     await page.fill('li.prompt input.prompt-text', 'a sleeping cat');
     await page.waitForFunction(() => window.clipsegApp.lastResult?.logits?.['a sleeping cat'], null, { timeout: 180_000 });
