@@ -4,10 +4,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ARTIFACTS, REPO, launch, serve } from './harness.mjs';
+import { ARTIFACTS, DIST, REPO, launch, serve } from './harness.mjs';
 
 const MODEL = 'tiny-refined';
 const MODEL_DIR = join(REPO, 'models', MODEL);
@@ -231,6 +231,43 @@ test('a missing model gets a clear message with how to get one', async () => {
     await page.screenshot({ path: join(ARTIFACTS, 'missing-model.png') });
   } finally {
     await browser.close();
+  }
+});
+
+// A site whose models are broken: weights cut short, and a config that is not CLIPSeg's.
+function brokenSite() {
+  const root = mkdtempSync(join(scratch, 'site-'));
+  for (const entry of ['index.html', 'sw.js', 'www', 'pkg']) symlinkSync(join(DIST, entry), join(root, entry));
+  const models = join(root, 'models');
+  const truncated = join(models, 'truncated');
+  const wrong = join(models, 'not-clipseg');
+  cpSync(MODEL_DIR, truncated, { recursive: true });
+  cpSync(MODEL_DIR, wrong, { recursive: true });
+  const weights = readFileSync(join(MODEL_DIR, 'model.safetensors'));
+  writeFileSync(join(truncated, 'model.safetensors'), weights.subarray(0, weights.length / 2));
+  writeFileSync(join(wrong, 'config.json'), JSON.stringify({ model_type: 'bert', hidden_size: 8 }));
+  const entry = (id) => ({ id, url: `models/${id}/`, tokenizer: `models/${id}/tokenizer.json`, dtype: 'F16', bytes: 1 });
+  writeFileSync(join(models, 'manifest.json'), JSON.stringify({ models: [entry('truncated'), entry('not-clipseg')] }));
+  return root;
+}
+
+test('a partial or wrong model gets a clear message with how to get one', async () => {
+  const site = await serve(brokenSite());
+  const browser = await launch({ webgpu: false });
+  try {
+    for (const [model, detail] of [['truncated', /safetensors|truncat|incomplete|read/i], ['not-clipseg', /config/i]]) {
+      const page = await openApp(browser, site.url, { model });
+      await page.waitForFunction(() => document.querySelector('#message')?.textContent, null, { timeout: 120_000 });
+      const text = await message(page);
+      assert.match(text, /missing, partial or corrupt/i, model);
+      assert.match(text, detail, model);
+      assert.match(text, /clipseg convert/, model);
+      await page.screenshot({ path: join(ARTIFACTS, `broken-model-${model}.png`) });
+      await page.close();
+    }
+  } finally {
+    await browser.close();
+    await site.close();
   }
 });
 
