@@ -541,15 +541,20 @@ function updateImageInfo() {
   el.imageInfo.title = image.name;
 }
 
-let layoutQueued = false;
-function queueLayout() {
-  if (layoutQueued) return;
-  layoutQueued = true;
-  requestAnimationFrame(() => {
-    layoutQueued = false;
-    layout();
-  });
+// Runs `work` once on the next animation frame, however often it is asked for before then.
+function oncePerFrame(work) {
+  let queued = false;
+  return () => {
+    if (queued) return;
+    queued = true;
+    requestAnimationFrame(() => {
+      queued = false;
+      work();
+    });
+  };
 }
+
+const queueLayout = oncePerFrame(() => layout());
 
 // The canvas fits the viewer's width and the window's height; its pixels are device pixels.
 function layout() {
@@ -592,18 +597,9 @@ function layout() {
 // ---------------------------------------------------------------------------------------------
 // Overlay
 
-let renderQueued = false;
 let overlayImage = null;
 const planes = new WeakMap(); // logits → their Plane at the display size
-
-function scheduleRender() {
-  if (renderQueued) return;
-  renderQueued = true;
-  requestAnimationFrame(() => {
-    renderQueued = false;
-    render();
-  });
-}
+const scheduleRender = oncePerFrame(() => render());
 
 /** The layers drawn now, bottom to top: [{ logits, color }]. Stale logits stay until new ones come. */
 function visibleLayers() {
