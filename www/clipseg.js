@@ -34,12 +34,11 @@ export async function listModels(manifestUrl = 'models/manifest.json') {
 async function imagePayload(source) {
   if (source instanceof ImageData) {
     const { width, height } = source;
-    return { payload: { rgba: source.data.slice().buffer, width, height }, width, height, transfer: [] };
+    return { payload: { rgba: source.data.slice().buffer, width, height }, width, height };
   }
   if (typeof ImageBitmap !== 'undefined' && source instanceof ImageBitmap) {
     const { width, height } = source;
-    const bitmap = await scaledBitmap(source, width, height);
-    return { payload: { bitmap }, width, height, transfer: [bitmap] };
+    return { payload: { bitmap: await scaledBitmap(source, width, height) }, width, height };
   }
   if (!(source instanceof Blob)) {
     throw new SegmenterError('setImage takes a Blob/File, an ImageBitmap or ImageData');
@@ -53,11 +52,22 @@ async function imagePayload(source) {
   const { width, height } = bitmap;
   if (Math.max(width, height) <= MAX_SIDE) {
     bitmap.close();
-    return { payload: { bytes: await source.arrayBuffer() }, width, height, transfer: [] };
+    return { payload: { bytes: await source.arrayBuffer() }, width, height };
   }
   const scaled = await scaledBitmap(bitmap, width, height);
   bitmap.close();
-  return { payload: { bitmap: scaled }, width, height, transfer: [scaled] };
+  return { payload: { bitmap: scaled }, width, height };
+}
+
+// A message that can be sent any number of times (to a restarted worker too): a bitmap is
+// transferred, and so used up, by each send, so each send gets a fresh copy made off-thread.
+function resendable(op, payload) {
+  if (!payload.bitmap) return () => ({ op, args: payload, transfer: [] });
+  const kept = payload.bitmap;
+  return async () => {
+    const bitmap = await createImageBitmap(kept);
+    return { op, args: { bitmap }, transfer: [bitmap] };
+  };
 }
 
 async function scaledBitmap(bitmap, width, height) {
@@ -98,7 +108,7 @@ export class Segmenter {
   #worker = null;
   #pending = new Map();
   #nextId = 0;
-  #image = null; // the last image payload, re-sent to a restarted worker
+  #image = null; // the message that set the current image, re-sent to a restarted worker
   #example = null;
   #exampleSource = null;
   #scales = { image: 1, example: 1 }; // processed size / original size
@@ -160,15 +170,20 @@ export class Segmenter {
     });
   }
 
+  async #send(message) {
+    const { op, args, transfer } = await message();
+    return this.#call(op, args, transfer);
+  }
+
   // Runs a request; if the worker died (a wasm trap or a lost WebGPU device), starts a new
   // one, restores the model and images, and runs the request once more.
-  async #run(op, args, transfer) {
+  async #run(message) {
     try {
-      return await this.#call(op, args, transfer);
+      return await this.#send(message);
     } catch (error) {
       if (!error.fatal && !/device was lost/.test(error.message)) throw error;
       await this.#recover(error.message);
-      return this.#call(op, args);
+      return this.#send(message);
     }
   }
 
@@ -178,18 +193,17 @@ export class Segmenter {
     } catch {
       await this.#start('cpu');
     }
-    if (this.#image) await this.#call('setImage', this.#image);
-    if (this.#example) await this.#call('setExample', this.#example);
+    if (this.#image) await this.#send(this.#image);
+    if (this.#example) await this.#send(this.#example);
     this.#onEvent?.({ type: 'recovered', message: `restarted the model on ${this.backend} after: ${reason}` });
   }
 
   /** Sets (and encodes, once) the image to segment: a Blob/File, an ImageBitmap or ImageData. */
   async setImage(source) {
-    const { payload, width, height, transfer } = await imagePayload(source);
-    // Bitmaps move to the worker; keep bytes or pixels to restore a restarted worker.
-    const keep = payload.bitmap ? null : payload;
-    const result = await this.#run('setImage', payload, transfer);
-    this.#image = keep ?? (await this.#pixelsFor(source, result));
+    const { payload, width, height } = await imagePayload(source);
+    const message = resendable('setImage', payload);
+    const result = await this.#run(message);
+    this.#image = message;
     this.#scales.image = result.width / width;
     this.image = {
       width: result.width,
@@ -201,21 +215,12 @@ export class Segmenter {
     return { ...this.image, timings: result.timings };
   }
 
-  // The processed pixels of a scaled-down image, so a restarted worker can get them again.
-  async #pixelsFor(source, { width, height }) {
-    const bitmap = await createImageBitmap(source, { resizeWidth: width, resizeHeight: height, resizeQuality: 'high' });
-    const context = new OffscreenCanvas(width, height).getContext('2d');
-    context.drawImage(bitmap, 0, 0);
-    bitmap.close();
-    return { rgba: context.getImageData(0, 0, width, height).data.buffer, width, height };
-  }
-
   /** Sets the example image for visual prompts from another picture. */
   async setExample(source) {
-    const { payload, width, transfer } = await imagePayload(source);
-    const keep = payload.bitmap ? null : payload;
-    const result = await this.#run('setExample', payload, transfer);
-    this.#example = keep ?? (await this.#pixelsFor(source, result));
+    const { payload, width } = await imagePayload(source);
+    const message = resendable('setExample', payload);
+    const result = await this.#run(message);
+    this.#example = message;
     this.#exampleSource = source;
     this.#scales.example = result.width / width;
     return result;
@@ -245,7 +250,8 @@ export class Segmenter {
       box = visual.box && this.#checkedBox(visual.box, source);
     }
     if (mix !== undefined && !(mix >= 0 && mix <= 1)) throw new SegmenterError('mix must be within 0 and 1');
-    const { logits, timings } = await this.#run('segment', { prompts, visual: source, box, mix });
+    const args = { prompts, visual: source, box, mix };
+    const { logits, timings } = await this.#run(() => ({ op: 'segment', args, transfer: [] }));
     return { logits, count: logits.length / (MODEL_SIZE * MODEL_SIZE), size: MODEL_SIZE, timings };
   }
 

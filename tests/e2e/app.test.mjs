@@ -220,7 +220,47 @@ describe('bad input', () => {
     assert.match(await page.locator('#notice, #message').allTextContents().then((t) => t.join(' ')), /lost|restart/i);
     await page.screenshot({ path: join(ARTIFACTS, 'device-lost.png') });
   });
+
+  test('a huge image is scaled down with a notice, and survives a lost device', async () => {
+    const huge = join(scratch, 'huge.bmp');
+    writeFileSync(huge, gradientBmp(5000, 3000));
+    await upload(page, huge);
+    assert.equal(await message(page), '');
+    assert.match(await page.locator('#notice').textContent(), /5000×3000.*4096×2458/);
+    const image = await page.evaluate(() => window.clipsegApp.state.image);
+    assert.deepEqual([image.width, image.height, image.originalWidth, image.originalHeight], [4096, 2458, 5000, 3000]);
+    const worker = page.workers().find((w) => w.url().endsWith('/www/worker.js'));
+    await worker.evaluate(() => self.gpuDevice.destroy());
+    await page.fill('li.prompt input.prompt-text', 'the sky');
+    await page.waitForFunction(() => window.clipsegApp.lastResult?.logits?.['the sky'], null, { timeout: 180_000 });
+    await idle(page);
+    await page.screenshot({ path: join(ARTIFACTS, 'huge-image.png') });
+  });
 });
+
+// An uncompressed 24-bit BMP of a colour gradient.
+function gradientBmp(width, height) {
+  const row = Math.ceil((width * 3) / 4) * 4;
+  const bytes = Buffer.alloc(54 + row * height);
+  bytes.write('BM', 0, 'latin1');
+  bytes.writeUInt32LE(bytes.length, 2);
+  bytes.writeUInt32LE(54, 10);
+  bytes.writeUInt32LE(40, 14);
+  bytes.writeInt32LE(width, 18);
+  bytes.writeInt32LE(height, 22);
+  bytes.writeUInt16LE(1, 26);
+  bytes.writeUInt16LE(24, 28);
+  bytes.writeUInt32LE(row * height, 34);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const at = 54 + y * row + x * 3;
+      bytes[at] = (x * 255) / width;
+      bytes[at + 1] = (y * 255) / height;
+      bytes[at + 2] = ((x + y) * 127) / (width + height);
+    }
+  }
+  return bytes;
+}
 
 test('a missing model gets a clear message with how to get one', async () => {
   const browser = await launch({ webgpu: true });
