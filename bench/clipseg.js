@@ -56,8 +56,9 @@ async function run() {
   log(`backend: ${seg.backend} (${seg.adapter})`);
 
   // A different image each time, so that no encoding could be reused.
-  const [encode_first_ms] = await timed('first image encode', async () => seg.setImage(await image('coffee_352.png')));
-  const [encode_ms] = await timed('second image encode', async () => seg.setImage(await image('astronaut_352.png')));
+  const [coffee, astronaut] = await Promise.all([image('coffee_352.png'), image('astronaut_352.png')]);
+  const [encode_first_ms] = await timed('first image encode', () => seg.setImage(coffee));
+  const [encode_ms] = await timed('second image encode', () => seg.setImage(astronaut));
 
   // A new prompt each time, so that no text embedding could be reused.
   const segment = async (prompts) => {
