@@ -10,6 +10,7 @@ import {
 } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeAppFiles } from './app_files.mjs';
 
 const models = join(dirname(fileURLToPath(import.meta.url)), '..', 'models');
 const site = process.argv[2] ?? process.env.TRUNK_STAGING_DIR;
@@ -77,3 +78,5 @@ for (const model of list) {
 }
 writeFileSync(join(staged, 'manifest.json'), `${JSON.stringify({ models: list }, null, 2)}\n`);
 console.log(`models in the site: ${list.map((m) => m.id).join(', ') || 'none'}`);
+const app = writeAppFiles(site);
+console.log(`app shell: ${app.files.length} files, version ${app.version}`);

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# The project's test command (README.md): every Rust test on the CPU backend and on wgpu, then
-# the browser build (which compiles the library for wasm32-unknown-unknown) and the end-to-end
+# The project's test command (README.md): the page's unit tests (no build, no browser), every
+# Rust test on the CPU backend and on wgpu, then the browser build (which compiles the library for wasm32-unknown-unknown) and the end-to-end
 # tests of the page in headless Chromium. scripts/install_web_tools.sh installs what it needs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/clipseg-target}"
 clipseg="$CARGO_TARGET_DIR/debug/clipseg"
 
+npm run test:unit
 cargo test --locked --workspace
 
 # The page's test model: the tiny fixture in the compact f16 format the browser loads.

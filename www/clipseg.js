@@ -3,23 +3,21 @@
 //
 //   const seg = await Segmenter.load({ modelUrl: 'models/clipseg-rd64-refined/', backend: 'auto' });
 //   await seg.setImage(file);
-//   const r = await seg.segment({ prompts: ['a cat', 'the sofa'] });   // r.logits: P × 352 × 352
+//   const r = await seg.segment({ prompts: ['a cat', 'the sofa'] });   // r.logits: P × r.size × r.size
+//
+// Failures reject with a SegmenterError whose `kind` (one of ERROR_KINDS) says what failed. The
+// model (crate/src/web.rs) checks the prompts themselves; this file checks only the types that
+// must cross to the worker.
+import { ERROR_KINDS, RESTART_KINDS, SegmenterError } from './errors.js';
+import { connect } from './rpc.js';
 
-/** The model's input and output side: logits are `size × size` per prompt. */
-export const MODEL_SIZE = 352;
+export { ERROR_KINDS, SegmenterError };
+
 /** Longer image sides are scaled down to this before processing (and for display). */
 export const MAX_SIDE = 4096;
 
 const WORKER_URL = new URL('./worker.js', import.meta.url);
-
-export class SegmenterError extends Error {
-  constructor(message, { model = false } = {}) {
-    super(message);
-    this.name = 'SegmenterError';
-    /** True when the model files are missing, partial or not a CLIPSeg model. */
-    this.model = model;
-  }
-}
+const toError = ({ kind, message }) => new SegmenterError(message, { kind });
 
 /** Reads the `models/manifest.json` that lists the models a site serves. */
 export async function listModels(manifestUrl = 'models/manifest.json') {
@@ -32,7 +30,7 @@ export async function listModels(manifestUrl = 'models/manifest.json') {
 // Decodes an image source to what the worker takes: a file's own bytes when it is small enough
 // (the wasm decoder then matches the native CLI exactly), else pixels the browser scaled down.
 async function imagePayload(source) {
-  if (source instanceof ImageData) {
+  if (typeof ImageData !== 'undefined' && source instanceof ImageData) {
     const { width, height } = source;
     return { payload: { rgba: source.data.slice().buffer, width, height }, width, height };
   }
@@ -41,13 +39,13 @@ async function imagePayload(source) {
     return { payload: { bitmap: await scaledBitmap(source, width, height) }, width, height };
   }
   if (!(source instanceof Blob)) {
-    throw new SegmenterError('setImage takes a Blob/File, an ImageBitmap or ImageData');
+    throw new SegmenterError('setImage takes a Blob/File, an ImageBitmap or ImageData', { kind: 'usage' });
   }
   let bitmap;
   try {
     bitmap = await createImageBitmap(source);
   } catch {
-    throw new SegmenterError(`${source.name || 'the file'} is not an image this browser can open`);
+    throw new SegmenterError(`${source.name || 'the file'} is not an image this browser can open`, { kind: 'image' });
   }
   const { width, height } = bitmap;
   if (Math.max(width, height) <= MAX_SIDE) {
@@ -79,6 +77,22 @@ async function scaledBitmap(bitmap, width, height) {
   });
 }
 
+// What must hold for the arguments to cross to the worker; the model checks the rest.
+function checkedRequest({ prompts, visual, mix }) {
+  const usage = (message) => new SegmenterError(message, { kind: 'usage' });
+  if (!Array.isArray(prompts) || prompts.some((p) => typeof p !== 'string')) {
+    throw usage('prompts must be an array of strings');
+  }
+  if (visual !== undefined && (typeof visual !== 'object' || visual === null)) {
+    throw usage('visual must be an object: { box?, image? }');
+  }
+  const box = visual?.box;
+  if (box !== undefined && (!Array.isArray(box) || box.length !== 4 || !box.every(Number.isFinite))) {
+    throw usage('a box is four numbers: [x0, y0, x1, y1]');
+  }
+  if (mix !== undefined && typeof mix !== 'number') throw usage('mix must be a number');
+}
+
 export class Segmenter {
   /**
    * Starts the worker and loads a model directory (config.json, model.safetensors,
@@ -88,13 +102,14 @@ export class Segmenter {
    * onEvent({ type: 'device-lost' | 'recovered', message }): the worker had to be restarted.
    */
   static async load({ modelUrl, tokenizerUrl, backend = 'auto', onProgress, onEvent } = {}) {
-    if (!modelUrl) throw new SegmenterError('load needs a modelUrl');
+    if (!modelUrl) throw new SegmenterError('load needs a modelUrl', { kind: 'usage' });
     if (!['webgpu', 'cpu', 'auto'].includes(backend)) {
-      throw new SegmenterError(`unknown backend "${backend}" (webgpu, cpu or auto)`);
+      throw new SegmenterError(`unknown backend "${backend}" (webgpu, cpu or auto)`, { kind: 'backend' });
     }
+    const base = globalThis.document?.baseURI ?? globalThis.location?.href;
     const options = {
-      modelUrl: new URL(modelUrl.endsWith('/') ? modelUrl : `${modelUrl}/`, document.baseURI).href,
-      tokenizerUrl: tokenizerUrl && new URL(tokenizerUrl, document.baseURI).href,
+      modelUrl: new URL(modelUrl.endsWith('/') ? modelUrl : `${modelUrl}/`, base).href,
+      tokenizerUrl: tokenizerUrl && new URL(tokenizerUrl, base).href,
       backend,
     };
     const segmenter = new Segmenter(options, onProgress, onEvent);
@@ -105,9 +120,7 @@ export class Segmenter {
   #options;
   #onProgress;
   #onEvent;
-  #worker = null;
-  #pending = new Map();
-  #nextId = 0;
+  #rpc = null;
   #image = null; // the message that set the current image, re-sent to a restarted worker
   #example = null;
   #exampleSource = null;
@@ -121,58 +134,34 @@ export class Segmenter {
     this.backend = null;
     /** The GPU adapter's description, or 'wasm CPU'. */
     this.adapter = null;
-    /** The model's config.json. */
-    this.config = null;
+    /** The model's input side, pixels: images are resized to inputSize × inputSize. */
+    this.inputSize = null;
+    /** The side of each logits map (352 for the CIDAS checkpoints). */
+    this.logitsSize = null;
+    /** True when the model's files came from Cache Storage. */
+    this.cached = false;
     /** The current image's size as processed: { width, height, originalWidth, originalHeight, scaled }. */
     this.image = null;
   }
 
   async #start(backend = this.#options.backend) {
-    this.#worker?.terminate();
-    this.#worker = new Worker(WORKER_URL, { type: 'module' });
-    this.#worker.onmessage = ({ data }) => this.#receive(data);
-    this.#worker.onerror = (event) => {
-      event.preventDefault?.();
-      this.#failAll(new SegmenterError(`the model worker failed: ${event.message || 'could not start'}`));
-    };
-    const info = await this.#call('load', { ...this.#options, backend });
-    Object.assign(this, { backend: info.backend, adapter: info.adapter, config: info.config });
-    this.cached = info.cached;
-  }
-
-  #receive(data) {
-    if (data.event === 'progress') {
-      this.#onProgress?.({ file: data.file, loaded: data.loaded, total: data.total });
-      return;
-    }
-    if (data.event === 'device-lost') {
-      this.#onEvent?.({ type: 'device-lost', message: data.message });
-      return;
-    }
-    const call = this.#pending.get(data.id);
-    if (!call) return;
-    this.#pending.delete(data.id);
-    if (data.ok) call.resolve(data.result);
-    else call.reject(Object.assign(new SegmenterError(data.error, { model: data.model }), { fatal: data.fatal }));
-  }
-
-  #failAll(error) {
-    for (const call of this.#pending.values()) call.reject(error);
-    this.#pending.clear();
-  }
-
-  #call(op, args, transfer = []) {
-    if (!this.#worker) return Promise.reject(new SegmenterError('this segmenter was disposed'));
-    const id = this.#nextId++;
-    return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject });
-      this.#worker.postMessage({ id, op, args }, transfer);
+    this.#rpc?.close(new SegmenterError('the model worker was restarted: try again', { kind: 'usage' }));
+    this.#rpc = connect(new Worker(WORKER_URL, { type: 'module' }), {
+      name: 'model worker',
+      toError,
+      onEvent: (data) => {
+        if (data.event === 'progress') this.#onProgress?.({ file: data.file, loaded: data.loaded, total: data.total });
+        else if (data.event === 'device-lost') this.#onEvent?.({ type: 'device-lost', message: data.message });
+      },
     });
+    const info = await this.#rpc.call('load', { ...this.#options, backend });
+    for (const key of ['backend', 'adapter', 'inputSize', 'logitsSize', 'cached']) this[key] = info[key];
   }
 
   async #send(message) {
+    if (!this.#rpc) throw new SegmenterError('this segmenter was disposed', { kind: 'usage' });
     const { op, args, transfer } = await message();
-    return this.#call(op, args, transfer);
+    return this.#rpc.call(op, args, transfer);
   }
 
   // Runs a request; if the worker died (a wasm trap or a lost WebGPU device), starts a new
@@ -181,7 +170,7 @@ export class Segmenter {
     try {
       return await this.#send(message);
     } catch (error) {
-      if (!error.fatal && !/device was lost/.test(error.message)) throw error;
+      if (!RESTART_KINDS.includes(error.kind) || !this.#rpc) throw error;
       await this.#recover(error.message);
       return this.#send(message);
     }
@@ -233,42 +222,28 @@ export class Segmenter {
    *   (in the original pixels of the current image, or of `image` when given); no box: the
    *   whole image.
    * mix: 0…1, with both kinds: each text prompt becomes (1 − mix)·text + mix·visual.
-   * Returns { logits: Float32Array (outputs × 352 × 352, before sigmoid), count, size: 352, timings }.
+   * Returns { logits: Float32Array (count × size × size, before sigmoid), count, size, timings },
+   * size being `logitsSize`.
    */
   async segment({ prompts = [], visual, mix } = {}) {
-    if (!Array.isArray(prompts)) throw new SegmenterError('prompts must be an array of strings');
-    if (prompts.some((p) => typeof p !== 'string' || !p.trim())) {
-      throw new SegmenterError('a text prompt is empty');
-    }
-    if (!prompts.length && !visual) throw new SegmenterError('give at least one text prompt or a visual prompt');
-    if (!this.image) throw new SegmenterError('no image is set: call setImage first');
+    checkedRequest({ prompts, visual, mix });
     let source;
     let box;
     if (visual) {
       if (visual.image && visual.image !== this.#exampleSource) await this.setExample(visual.image);
       source = visual.image ? 'example' : 'image';
-      box = visual.box && this.#checkedBox(visual.box, source);
+      // The box in the processed image's pixels (a large image was scaled down).
+      box = visual.box?.map((v) => v * this.#scales[source]);
     }
-    if (mix !== undefined && !(mix >= 0 && mix <= 1)) throw new SegmenterError('mix must be within 0 and 1');
     const args = { prompts, visual: source, box, mix };
     const { logits, timings } = await this.#run(() => ({ op: 'segment', args, transfer: [] }));
-    return { logits, count: logits.length / (MODEL_SIZE * MODEL_SIZE), size: MODEL_SIZE, timings };
-  }
-
-  // The box in the processed image's pixels (a large image was scaled down).
-  #checkedBox(box, source) {
-    if (!Array.isArray(box) || box.length !== 4 || box.some((v) => !Number.isFinite(v))) {
-      throw new SegmenterError('a box is four numbers: [x0, y0, x1, y1]');
-    }
-    const [x0, y0, x1, y1] = box;
-    if (x1 - x0 < 1 || y1 - y0 < 1) throw new SegmenterError('the box has no area: drag out a larger box');
-    return box.map((v) => v * this.#scales[source]);
+    const size = this.logitsSize;
+    return { logits, count: logits.length / (size * size), size, timings };
   }
 
   /** Stops the worker and frees the model. */
   dispose() {
-    this.#worker?.terminate();
-    this.#worker = null;
-    this.#failAll(new SegmenterError('this segmenter was disposed'));
+    this.#rpc?.close(new SegmenterError('this segmenter was disposed', { kind: 'usage' }));
+    this.#rpc = null;
   }
 }

@@ -1,12 +1,14 @@
 // The page's second worker: builds the downloads (a full-resolution mask, an image + overlay
-// composite) off the main thread, so a 12000×8000 photo never freezes the page.
+// composite) off the main thread, so a 12000×8000 photo never freezes the page. Each layer
+// comes with its logits and their side (`size`, the model's logitsSize).
 import { Resizer, maskRows, renderOverlay } from './overlay.js';
 import { grayscalePng } from './png.js';
+import { serve } from './rpc.js';
 
-const SIZE = 352;
+const resizerOf = ({ logits, size }, width, height) => new Resizer(logits, size, size, width, height);
 
 async function mask({ layers, width, height, threshold }) {
-  const resizers = layers.map(({ logits }) => new Resizer(logits, SIZE, SIZE, width, height));
+  const resizers = layers.map((layer) => resizerOf(layer, width, height));
   return grayscalePng(width, height, (y0, y1, out) => maskRows(resizers, threshold, y0, y1, out));
 }
 
@@ -15,7 +17,7 @@ async function composite({ bitmap, layers, width, height, mode, threshold, opaci
   const context = canvas.getContext('2d');
   context.drawImage(bitmap, 0, 0, width, height);
   bitmap.close();
-  const overlay = layers.map(({ logits, rgb }) => ({ resizer: new Resizer(logits, SIZE, SIZE, width, height), rgb }));
+  const overlay = layers.map((layer) => ({ resizer: resizerOf(layer, width, height), rgb: layer.rgb }));
   // The overlay in bands, each drawn over the image (putImageData would replace the pixels).
   const band = Math.max(1, Math.min(height, Math.floor((1 << 20) / width)));
   const layer = new OffscreenCanvas(width, band);
@@ -31,13 +33,4 @@ async function composite({ bitmap, layers, width, height, mode, threshold, opaci
   return canvas.convertToBlob({ type: 'image/png' });
 }
 
-const jobs = { mask, composite };
-
-self.onmessage = async ({ data: { id, op, args } }) => {
-  try {
-    const blob = await jobs[op](args);
-    self.postMessage({ id, ok: true, blob });
-  } catch (error) {
-    self.postMessage({ id, ok: false, error: error?.message ?? String(error) });
-  }
-};
+serve(self, { mask, composite });

@@ -1,19 +1,28 @@
 // Offline support for the app shell: every same-origin file but the model weights is served
 // from the network when it answers and from this cache when it does not. (The model worker keeps
 // the weights in its own cache, with download progress.)
-const SHELL_CACHE = 'clipseg-shell-v1';
+//
+// The build (scripts/app_files.mjs, run by Trunk's post_build hook) replaces APP below in the
+// site's copy with the list of built app files and a hash of their contents, so each build that
+// changes a file is a new service worker with a new cache, and the old shell goes.
+const APP = { version: 'unbuilt', files: ['./', 'index.html'] };
+const SHELL_PREFIX = 'clipseg-shell-';
+const SHELL_CACHE = `${SHELL_PREFIX}${APP.version}`;
 const MODEL_FILE = /\/models\/[^/]+\/[^/]+$/;
+
 // Fetched at install, so the first visit already works offline afterwards (the page loads these
 // before the service worker controls it).
-const SHELL = [
-  './', 'index.html', 'www/style.css', 'www/app.js', 'www/clipseg.js', 'www/worker.js', 'www/overlay.js',
-  'www/png.js', 'www/export-worker.js', 'pkg/clipseg.js', 'pkg/clipseg_bg.wasm', 'models/manifest.json',
-];
-
 self.addEventListener('install', (event) => {
-  event.waitUntil(caches.open(SHELL_CACHE).then((cache) => cache.addAll(SHELL)).then(() => self.skipWaiting()));
+  event.waitUntil(caches.open(SHELL_CACHE).then((cache) => cache.addAll(APP.files)).then(() => self.skipWaiting()));
 });
-self.addEventListener('activate', (event) => event.waitUntil(self.clients.claim()));
+
+self.addEventListener('activate', (event) => {
+  event.waitUntil((async () => {
+    const names = await caches.keys();
+    await Promise.all(names.filter((n) => n.startsWith(SHELL_PREFIX) && n !== SHELL_CACHE).map((n) => caches.delete(n)));
+    await self.clients.claim();
+  })());
+});
 
 self.addEventListener('fetch', (event) => {
   const url = new URL(event.request.url);

@@ -1,7 +1,9 @@
 // The model's thread. It fetches the weights (through Cache Storage, with progress), runs the
 // wasm module (burn on WebGPU or on the CPU) and answers the page's requests one at a time, so
-// the page never waits on inference.
+// the page never waits on inference. Failures go back as { kind, message } (www/errors.js).
 import init, { Session } from '../pkg/clipseg.js';
+import { kindError } from './errors.js';
+import { Transfer, serve } from './rpc.js';
 
 const MODEL_CACHE = 'clipseg-models-v1';
 const wasmReady = init();
@@ -21,8 +23,6 @@ if (self.GPUAdapter) {
     return device;
   };
 }
-
-class ModelError extends Error {}
 
 async function webgpuAdapter() {
   if (!self.navigator.gpu) return null;
@@ -46,9 +46,9 @@ async function fetchFile(url, onBytes) {
   try {
     response = await fetch(url);
   } catch (error) {
-    throw new ModelError(`cannot download ${url}: ${error.message} (offline, and not cached yet?)`);
+    throw kindError('download', `cannot download ${url}: ${error.message} (offline, and not cached yet?)`);
   }
-  if (!response.ok) throw new ModelError(`cannot download ${url}: HTTP ${response.status}`);
+  if (!response.ok) throw kindError('download', `cannot download ${url}: HTTP ${response.status}`);
   const expected = Number(response.headers.get('Content-Length')) || 0;
   const chunks = [];
   let received = 0;
@@ -61,7 +61,7 @@ async function fetchFile(url, onBytes) {
     onBytes(received, Math.max(expected, received));
   }
   if (expected && received !== expected) {
-    throw new ModelError(`${url} is incomplete: ${received} of ${expected} bytes arrived`);
+    throw kindError('download', `${url} is incomplete: ${received} of ${expected} bytes arrived`);
   }
   const bytes = new Uint8Array(received);
   let at = 0;
@@ -114,7 +114,7 @@ async function withBrowserFallback(image, use) {
   try {
     return await use(await pixels(image));
   } catch (error) {
-    if (!image.bytes || !/not an image this tool reads/.test(error.message)) throw error;
+    if (!image.bytes || error?.kind !== 'unsupported-image') throw error;
     let bitmap;
     try {
       bitmap = await createImageBitmap(new Blob([image.bytes]));
@@ -125,11 +125,17 @@ async function withBrowserFallback(image, use) {
   }
 }
 
+function adapterName(adapter) {
+  const info = adapter?.info;
+  if (session.backend !== 'webgpu' || !info) return 'wasm CPU';
+  return [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') || 'WebGPU adapter';
+}
+
 const handlers = {
   async load({ modelUrl, tokenizerUrl, backend }) {
     await wasmReady;
     const adapter = backend === 'cpu' ? null : await webgpuAdapter();
-    if (backend === 'webgpu' && !adapter) throw new Error('WebGPU is not available in this browser');
+    if (backend === 'webgpu' && !adapter) throw kindError('backend', 'WebGPU is not available in this browser');
     let model = await fetchModel(modelUrl, tokenizerUrl);
     const create = async (choice) => {
       const { config, weights, tokenizer } = model.files;
@@ -141,28 +147,27 @@ const handlers = {
     try {
       loaded = await create(choice).catch(async (error) => {
         // `auto` falls back to the CPU when WebGPU itself fails, not when the model is bad.
-        if (backend !== 'auto' || choice !== 'webgpu' || !/WebGPU/.test(error.message)) throw error;
+        if (backend !== 'auto' || choice !== 'webgpu' || error?.kind !== 'backend') throw error;
         choice = 'cpu';
         return create(choice);
       });
     } catch (error) {
-      if (!model.cached) throw new ModelError(`the model at ${modelUrl} cannot be used: ${error.message}`);
+      if (!model.cached) throw error;
       // A cached copy that no longer loads (an older or damaged download): fetch it again once.
       await forget(Object.values(model.urls));
       model = await fetchModel(modelUrl, tokenizerUrl);
-      loaded = await create(choice).catch((again) => {
-        throw new ModelError(`the model at ${modelUrl} cannot be used: ${again.message}`);
-      });
+      loaded = await create(choice);
     }
     session?.free();
     session = loaded;
     lostDevice = null;
-    const info = adapter?.info;
-    const adapterName = session.backend === 'webgpu' && info
-      ? [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') || 'WebGPU adapter'
-      : 'wasm CPU';
-    const config = JSON.parse(new TextDecoder().decode(model.files.config.bytes));
-    return { backend: session.backend, adapter: adapterName, cached: model.cached, config };
+    return {
+      backend: session.backend,
+      adapter: adapterName(adapter),
+      cached: model.cached,
+      inputSize: session.inputSize,
+      logitsSize: session.logitsSize,
+    };
   },
 
   async setImage(image) {
@@ -179,28 +184,16 @@ const handlers = {
   async segment({ prompts, visual, box, mix }) {
     const started = performance.now();
     const logits = await live().segment(prompts, visual, box ? Float32Array.from(box) : undefined, mix);
-    return { result: { logits, timings: { total_ms: performance.now() - started } }, transfer: [logits.buffer] };
+    return new Transfer({ logits, timings: { total_ms: performance.now() - started } }, [logits.buffer]);
   },
 };
 
 function live() {
-  if (!session) throw new Error('no model is loaded');
-  if (lostDevice) throw new Error(`the WebGPU device was lost (${lostDevice})`);
+  if (!session) throw kindError('usage', 'no model is loaded');
+  if (lostDevice) throw kindError('device-lost', `the WebGPU device was lost (${lostDevice})`);
   return session;
 }
 
-// Requests run strictly in order: an image being encoded is never read half-set.
-let queue = Promise.resolve();
-self.onmessage = ({ data: { id, op, args } }) => {
-  queue = queue.then(async () => {
-    try {
-      const answer = await handlers[op](args);
-      const { result, transfer } = answer && 'transfer' in answer ? answer : { result: answer, transfer: [] };
-      self.postMessage({ id, ok: true, result }, transfer);
-    } catch (error) {
-      // A trap leaves the wasm instance unusable: the page must start a new worker.
-      const fatal = error instanceof WebAssembly.RuntimeError;
-      self.postMessage({ id, ok: false, error: error?.message ?? String(error), fatal, model: error instanceof ModelError });
-    }
-  });
-};
+// Requests run strictly in order: an image being encoded is never read half-set. A trap
+// ("crashed") leaves the wasm instance unusable: the page then starts a new worker.
+serve(self, handlers, { serial: true, context: () => ({ deviceLost: lostDevice !== null }) });
