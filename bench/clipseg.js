@@ -5,7 +5,6 @@ const params = new URLSearchParams(location.search);
 const MODEL_URL = params.get('model') ?? '/models/clipseg-full-random/';
 const TOKENIZER_URL = params.get('tokenizer') ?? undefined; // for model directories without one
 const BACKEND = params.get('backend') ?? 'auto';
-const SIZE = 352;
 
 const out = document.getElementById('out');
 const log = (line) => {
@@ -24,9 +23,9 @@ async function timed(label, work) {
 const image = async (name) => (await fetch(`/fixtures/images/${name}`)).blob();
 
 // Prompt 0's logits on an 11×11 grid, for the runner's cross-check against ONNX Runtime.
-function sampleGrid(logits) {
+function sampleGrid(logits, size) {
   const values = [];
-  for (let y = 16; y < SIZE; y += 32) for (let x = 16; x < SIZE; x += 32) values.push(logits[y * SIZE + x]);
+  for (let y = 16; y < size; y += 32) for (let x = 16; x < size; x += 32) values.push(logits[y * size + x]);
   return values;
 }
 
@@ -63,7 +62,7 @@ async function run() {
   // A new prompt each time, so that no text embedding could be reused.
   const segment = async (prompts) => {
     const [ms, r] = await timed(`segment, ${prompts.length} prompt(s)`, () => seg.segment({ prompts }));
-    if (r.logits.length !== prompts.length * SIZE * SIZE) throw new Error(`${r.logits.length} logits`);
+    if (r.logits.length !== prompts.length * r.size * r.size) throw new Error(`${r.logits.length} logits`);
     return [ms, r];
   };
   const [decode_first_ms, cat] = await segment(['a photo of a cat']);
@@ -85,7 +84,7 @@ async function run() {
     extra_prompt_ms: decode2_ms - decode_ms,
     events,
     // "a photo of a cat" on astronaut_352.png, as in bench/ort.js.
-    sample: sampleGrid(cat.logits),
+    sample: sampleGrid(cat.logits, cat.size),
   };
 }
 

@@ -3,9 +3,9 @@
 // Owns the box, the example and the mix.
 import { visualPrompt as visualPromptOf } from '../plan.js';
 import { el } from './dom.js';
-import { currentImage, decodeImage } from './image.js';
+import { currentImage, decodeChosen } from './image.js';
 import { changed } from './jobs.js';
-import { clearError, reportError, reportProblem, setBusy } from './messages.js';
+import { clearError, reportProblem, setBusy } from './messages.js';
 import { scheduleRender } from './view.js';
 
 export const BOX_COLOR = '#22d3ee';
@@ -134,15 +134,8 @@ export function updateBoxUi() {
 
 /** Makes `file` the example image of the visual prompt. */
 export async function openExample(file) {
-  if (!file) return;
-  clearError();
-  let decoded;
-  try {
-    decoded = await decodeImage(file);
-  } catch (error) {
-    reportError(error);
-    return;
-  }
+  const decoded = await decodeChosen(file);
+  if (!decoded) return;
   example?.bitmap.close();
   example = {
     file, name: file.name || 'example', bitmap: decoded.bitmap,

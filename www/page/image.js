@@ -14,11 +14,19 @@ let decoding = 0; // images being opened (decoded in the page) right now
 
 export const currentImage = () => image;
 
-/** Decodes a file to a bitmap of at most MAX_SIDE a side: { bitmap, width, height, originalWidth, originalHeight }. */
-export async function decodeImage(file) {
+/**
+ * Decodes a file the person chose to a bitmap of at most MAX_SIDE a side ({ bitmap, width,
+ * height, originalWidth, originalHeight }), or says why it cannot be opened and gives null.
+ */
+export async function decodeChosen(file) {
+  if (!file) return null;
+  clearError();
   setBusy('decoding', ++decoding);
   try {
     return await decodeScaled(file);
+  } catch (error) {
+    reportError(error);
+    return null;
   } finally {
     setBusy('decoding', --decoding);
   }
@@ -44,15 +52,8 @@ async function decodeScaled(file) {
 }
 
 async function openImage(file) {
-  if (!file) return;
-  clearError();
-  let decoded;
-  try {
-    decoded = await decodeImage(file);
-  } catch (error) {
-    reportError(error);
-    return;
-  }
+  const decoded = await decodeChosen(file);
+  if (!decoded) return;
   const previous = image;
   if (previous) previous.box = imageBox();
   setImage({
