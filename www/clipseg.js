@@ -8,10 +8,10 @@
 // Failures reject with a SegmenterError whose `kind` (one of ERROR_KINDS) says what failed. The
 // model (crate/src/web.rs) checks the prompts themselves; this file checks only the types that
 // must cross to the worker.
-import { ERROR_KINDS, RESTART_KINDS, SegmenterError } from './errors.js';
+import { ERROR_KINDS, MODEL_KINDS, RESTART_KINDS, SegmenterError } from './errors.js';
 import { connect } from './rpc.js';
 
-export { ERROR_KINDS, SegmenterError };
+export { ERROR_KINDS, MODEL_KINDS, SegmenterError };
 
 /** Longer image sides are scaled down to this before processing (and for display). */
 export const MAX_SIDE = 4096;

@@ -1,6 +1,7 @@
 // The page's pixel work, shared by the main thread (the overlay at display size) and the export
-// worker (masks at the original size, composites): bilinear upsampling of the model's 352×352
-// logits, the sigmoid, and the colouring of mask and heatmap views.
+// worker (masks at the original size, composites): bilinear upsampling of the model's logits
+// (logitsSize × logitsSize: 352 for the CIDAS checkpoints), the sigmoid, and the colouring of
+// mask and heatmap views.
 //
 // The upsampling is torch's `interpolate(mode="bilinear", align_corners=False)` without
 // antialiasing, computed in float32 step by step as the native CLI does (crate/src/imaging.rs,

@@ -1,6 +1,7 @@
 // What the page tells the person: the message (a problem, with a dismiss button), the notices
 // (lasting conditions: a scaled image, a restarted device), the status bar (backend, model,
 // timings) and whether the page is busy (body[data-busy], read by the tests).
+import { MODEL_KINDS } from '../clipseg.js';
 import { el, fill } from './dom.js';
 import { currentModel, modelLoading, segmenter } from './model.js';
 import { timings } from './jobs.js';
@@ -44,6 +45,9 @@ export function modelProblem(detail) {
   return [`${sentence(detail)} `, ...GET_MODEL];
 }
 
+/** True for failures of the model's files (missing, partial, not CLIPSeg's): see www/errors.js. */
+export const isModelError = (error) => MODEL_KINDS.includes(error?.kind);
+
 /** The model problem shown until a model loads (parts as for `fill`, or null). */
 export function setModelProblem(parts) {
   problems.model = parts;
@@ -54,7 +58,7 @@ export function setModelProblem(parts) {
 export function reportError(error, source = 'user') {
   if (error instanceof Error) console.warn(error);
   const text = error instanceof Error ? error.message : String(error);
-  reportProblem(error?.model ? modelProblem(`The model is missing, partial or corrupt: ${text}`) : [sentence(text)], source);
+  reportProblem(isModelError(error) ? modelProblem(`The model is missing, partial or corrupt: ${text}`) : [sentence(text)], source);
 }
 
 /** The same, as parts for `fill`. */

@@ -3,7 +3,7 @@
 import { Segmenter, listModels } from '../clipseg.js';
 import { el, megabytes, safeStorage } from './dom.js';
 import { modelChanged } from './jobs.js';
-import { GET_MODEL, modelProblem, sentence, setBusy, setModelProblem, setNotice, updateBusy, updateStatus } from './messages.js';
+import { GET_MODEL, isModelError, modelProblem, sentence, setBusy, setModelProblem, setNotice, updateBusy, updateStatus } from './messages.js';
 
 const BACKENDS = ['auto', 'webgpu', 'cpu'];
 
@@ -118,7 +118,7 @@ export async function loadModel() {
     console.warn(error);
     el.progressText.textContent = 'not loaded';
     const text = error?.message ?? String(error);
-    setModelProblem(error?.model
+    setModelProblem(isModelError(error)
       ? modelProblem(`The model “${entry.id}” is missing, partial or corrupt: ${text}`)
       : [`The model could not be loaded: ${sentence(text)}`, ...(backend === 'webgpu' ? [' Choose Auto or CPU and load again.'] : [])]);
   } finally {
