@@ -130,7 +130,10 @@ for (const webgpu of [true, false]) {
       await upload(page, PHOTO);
       for (const prompt of PROMPTS) await addPrompt(page, prompt);
       const size = PROMPTS.length;
-      const plane = 352 * 352;
+      // The model's logits side, as the worker reports it, is the CLI's.
+      const side = await page.evaluate(() => window.clipsegApp.segmenter.logitsSize);
+      const plane = side * side;
+      assert.equal(reference.texts.length, PROMPTS.length * plane, `logitsSize ${side}`);
       for (const [i, prompt] of PROMPTS.entries()) {
         assertClose(await pageLogits(page, prompt), reference.texts.subarray(i * plane, (i + 1) * plane), prompt);
       }
@@ -208,6 +211,30 @@ describe('bad input', () => {
     await page.mouse.click(stage.x + stage.width / 2, stage.y + stage.height / 2);
     await idle(page);
     assert.match(await message(page), /box/i);
+    await assertWorkKept();
+  });
+
+  test('the API rejects bad requests with a SegmenterError of a kind, and keeps working', async () => {
+    const kinds = await page.evaluate(async () => {
+      const seg = window.clipsegApp.segmenter;
+      const kind = (request) => seg.segment(request).then(() => 'resolved', (e) => `${e.name} ${e.kind}`);
+      return {
+        empty: await kind({ prompts: ['   '] }),
+        nothing: await kind({}),
+        flatBox: await kind({ visual: { box: [10, 10, 10, 50] } }),
+        notStrings: await kind({ prompts: [3] }),
+        notABox: await kind({ visual: { box: [1, 2, 3] } }),
+      };
+    });
+    assert.deepEqual(kinds, {
+      empty: 'SegmenterError prompt',
+      nothing: 'SegmenterError prompt',
+      flatBox: 'SegmenterError prompt',
+      notStrings: 'SegmenterError usage',
+      notABox: 'SegmenterError usage',
+    });
+    const count = await page.evaluate(async () => (await window.clipsegApp.segmenter.segment({ prompts: ['a cat'] })).count);
+    assert.equal(count, 1);
     await assertWorkKept();
   });
 
