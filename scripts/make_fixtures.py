@@ -4,6 +4,11 @@
     python scripts/make_fixtures.py                 # fixtures/ (tiny random models) + tokenizer cases
     python scripts/make_fixtures.py --full DIR      # full-size random CLIPSeg (≈603 MB) + its reference
     python scripts/make_fixtures.py --full DIR --onnx   # ... and DIR/model.onnx for benchmarks
+    python scripts/make_fixtures.py --add-only      # fixtures/, keeping every stored reference tensor
+
+--add-only keeps each tensor already in a config's reference.safetensors byte for byte (after checking
+that the recomputed one agrees to 1e-5 relative) and only adds the new ones: another CPU (other SIMD
+kernels) computes the same outputs with other float rounding, ~1e-6 relative.
 
 Needs models/tokenizer.json (scripts/make_tokenizer.py). The tiny fixtures are seeded and computed on one
 thread, so reruns give byte-identical files (--full uses all cores: equal up to float reassociation).
@@ -51,6 +56,16 @@ Visual prompt "crop + blur + darken" (`visual_box_*`; paper Table 2, timojl/clip
      below at 0, neighbours floor(src) and min(floor(src)+1, n-1). (The original code used nearest.)
   The result [1,3,S,S] is fed to the vision tower like any prompt image (pooled, post_layernorm,
   visual_projection) = `visual_box_conditional`.
+
+Visual prompt from a mask (`visual_mask_*`, the paper's mask prompt; Rust's `Region::Mask`): the mask
+image (same size W×H as the prompt image, `images/*_mask.png`, luma >= 128 = object) is sampled to the
+S×S grid by nearest neighbour, M[y,x] = mask[y*H div S, x*W div S], replacing step 2; steps 3-7 are the
+same, with X0, X1, Y0, Y1 the bounding box of M (X1, Y1 exclusive). A box is the special case whose mask
+is its rectangle on the grid, so both go through one function (`engineered_prompt`).
+
+Mixed prompts (`mix_logits`): every text conditional T[p] is mixed with one visual conditional V (a box
+or mask prompt of the same config) as (1 - W) * T[p] + W * V in float32, W = `weight` of the case, and
+decoded with `model(pixel_values=..., conditional_embeddings=...)`: one output per text prompt.
 """
 
 import argparse
@@ -87,6 +102,7 @@ IMAGENET_MEAN = [0.485, 0.456, 0.406]
 IMAGENET_STD = [0.229, 0.224, 0.225]
 SEED = 20220614
 SAMPLE = {"start": 1, "step": 3}  # stored maps keep t[..., 1::3, 1::3]
+MIX_WEIGHT = 0.3
 
 # --------------------------------------------------------------------------------------------------
 # Images
@@ -121,6 +137,34 @@ def write_images() -> None:
         if not square:
             # Resized from the file as decoded, exactly as the processor does.
             save_png(pil_resize(load_image(stem)), IMAGES / pil352_files()[stem])
+
+
+# Mask prompts: file -> (photo stem it belongs to, how it is drawn). Real shapes, not boxes, so the
+# mask path (nearest-neighbour sampling, bounding box of an irregular region) is exercised.
+MASKS = {
+    "chelsea_mask.png": "chelsea",  # a tilted ellipse over the cat's eye and forehead
+    "astronaut_mask.png": "astronaut_352",  # thresholded: near-white pixels in the right third (the shuttle)
+}
+
+
+def write_masks() -> None:
+    for file, stem in MASKS.items():
+        rgb = np.asarray(load_image(stem))
+        h, w = rgb.shape[:2]
+        y, x = np.mgrid[:h, :w]
+        if stem == "chelsea":
+            cx, cy, rx, ry, t = 205, 130, 105, 80, np.deg2rad(-15)
+            u = ((x - cx) * np.cos(t) + (y - cy) * np.sin(t)) / rx
+            v = (-(x - cx) * np.sin(t) + (y - cy) * np.cos(t)) / ry
+            mask = u * u + v * v <= 1
+        else:
+            mask = (rgb.min(axis=2) > 160) & (x >= 236) & (y < 300)
+        save_png(Image.fromarray(np.where(mask, 255, 0).astype(np.uint8), mode="L"), IMAGES / file)
+
+
+def load_mask(file: str) -> np.ndarray:
+    """The mask image as bool [H, W]: luma >= 128 is the object."""
+    return np.asarray(Image.open(IMAGES / file).convert("L")) >= 128
 
 
 def pil352_files() -> dict[str, str]:
@@ -186,10 +230,25 @@ def gaussian_blur(x: torch.Tensor, size: int = 15, sigma: float = 3.0) -> torch.
     return x
 
 
-def visual_box_prompt(pv: torch.Tensor, box, width: int, height: int) -> torch.Tensor:
+def box_mask(box, width: int, height: int) -> torch.Tensor:
+    """The box's mask on the S×S grid, [1,1,S,S] bool (step 2)."""
     X0, Y0, X1, Y1 = box_on_grid(box, width, height)
     mask = torch.zeros(1, 1, S, S, dtype=torch.bool)
     mask[..., Y0:Y1, X0:X1] = True
+    return mask
+
+
+def mask_on_grid(mask: np.ndarray) -> torch.Tensor:
+    """A W×H mask sampled to the S×S grid by nearest neighbour, [1,1,S,S] bool."""
+    h, w = mask.shape
+    ys, xs = np.arange(S) * h // S, np.arange(S) * w // S
+    return torch.from_numpy(np.ascontiguousarray(mask[np.ix_(ys, xs)]))[None, None]
+
+
+def engineered_prompt(pv: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Steps 3-7 for an object mask [1,1,S,S] on the grid."""
+    cols, rows = mask[0, 0].any(dim=0).nonzero()[:, 0], mask[0, 0].any(dim=1).nonzero()[:, 0]
+    X0, X1, Y0, Y1 = int(cols[0]), int(cols[-1]) + 1, int(rows[0]), int(rows[-1]) + 1
     q = torch.where(mask, pv, gaussian_blur(pv) * 0.1)
     w, h = X1 - X0, Y1 - Y0
     cx0, cx1 = max(0, X0 - w // 10), min(S, X1 + w // 10)
@@ -366,6 +425,8 @@ TINY = {
         images_other=["chelsea"],
         visual_plain=[["astronaut_352", "coffee_352"]],
         visual_box=[{"query": "coffee_352", "prompt_image": "chelsea", "box": [128, 78, 212, 152]}],
+        visual_mask=[{"query": "coffee_352", "prompt_image": "chelsea", "mask": "chelsea_mask.png"}],
+        mix=[{"query": "coffee_352", "prompt_image": "chelsea", "box": [128, 78, 212, 152], "weight": MIX_WEIGHT}],
     ),
     "tiny-plain": dict(
         config=dict(
@@ -382,6 +443,9 @@ TINY = {
         visual_plain=[["astronaut_352", "rocket"]],
         # A tall box touching the bottom edge: context is clipped, square padding is left/right.
         visual_box=[{"query": "astronaut_352", "prompt_image": "rocket", "box": [296, 124, 344, 427]}],
+        # The mask prompt is on a lossless image, so the mix (which uses it) is compared exactly.
+        visual_mask=[{"query": "astronaut_352", "prompt_image": "astronaut_352", "mask": "astronaut_mask.png"}],
+        mix=[{"query": "astronaut_352", "prompt_image": "astronaut_352", "mask": "astronaut_mask.png", "weight": MIX_WEIGHT}],
     ),
     "tiny-patch32": dict(
         config=dict(
@@ -395,8 +459,10 @@ TINY = {
         prompts=["a cup of coffee on a saucer, seen from above"],  # one prompt: P = 1
         images_352=["coffee_352"],
         images_other=[],
-        visual_plain=[],  # the visual path is covered by the other configs
+        visual_plain=[],  # the plain and box visual paths are covered by the other configs
         visual_box=[],
+        visual_mask=[{"query": "coffee_352", "prompt_image": "chelsea", "mask": "chelsea_mask.png"}],
+        mix=[{"query": "coffee_352", "prompt_image": "chelsea", "mask": "chelsea_mask.png", "weight": MIX_WEIGHT}],
     ),
 }
 
@@ -464,6 +530,7 @@ def reference_outputs(model, processor, case: dict, image_sizes: dict) -> tuple[
         case["images_352"] + case["images_other"]
         + [p for pair in case["visual_plain"] for p in pair]
         + [v["query"] for v in case["visual_box"]] + [v["prompt_image"] for v in case["visual_box"]]
+        + [v[k] for v in case.get("visual_mask", []) for k in ("query", "prompt_image")]
     ))
     pv = {img: pixel_values(processor, img) for img in images}
 
@@ -498,7 +565,7 @@ def reference_outputs(model, processor, case: dict, image_sizes: dict) -> tuple[
 
     for vb in case["visual_box"]:
         img, pimg = vb["query"], vb["prompt_image"]
-        prompt = visual_box_prompt(pv[pimg], vb["box"], *image_sizes[pimg])
+        prompt = engineered_prompt(pv[pimg], box_mask(vb["box"], *image_sizes[pimg]))
         out[f"visual_box_pixels.{pimg}"] = prompt
         cond = model.get_conditional_embeddings(batch_size=1, conditional_pixel_values=prompt)
         out[f"visual_box_conditional.{pimg}"] = cond
@@ -506,11 +573,35 @@ def reference_outputs(model, processor, case: dict, image_sizes: dict) -> tuple[
         out[f"visual_box_logits.{img}.{pimg}"] = logits
         stats[f"visual_box_logits.{img}.{pimg}"] = round(float((logits > 0).float().mean()), 4)
 
+    for vm in case.get("visual_mask", []):
+        img, pimg = vm["query"], vm["prompt_image"]
+        mask = load_mask(vm["mask"])
+        assert mask.shape == (image_sizes[pimg][1], image_sizes[pimg][0]), f"{vm['mask']} is not {pimg}'s size"
+        prompt = engineered_prompt(pv[pimg], mask_on_grid(mask))
+        out[f"visual_mask_pixels.{pimg}"] = prompt
+        cond = model.get_conditional_embeddings(batch_size=1, conditional_pixel_values=prompt)
+        out[f"visual_mask_conditional.{pimg}"] = cond
+        logits = model(pixel_values=pv[img], conditional_embeddings=cond).logits
+        out[f"visual_mask_logits.{img}.{pimg}"] = logits
+        stats[f"visual_mask_logits.{img}.{pimg}"] = round(float((logits > 0).float().mean()), 4)
+
+    for mx in case.get("mix", []):
+        img, pimg = mx["query"], mx["prompt_image"]
+        kind = "box" if "box" in mx else "mask"
+        visual = out[f"visual_{kind}_conditional.{pimg}"]
+        mixed = (1 - mx["weight"]) * out["text_conditional"] + mx["weight"] * visual
+        logits = model(pixel_values=pv[img].expand(P, -1, -1, -1), conditional_embeddings=mixed).logits
+        out[f"mix_logits.{img}.{pimg}"] = logits
+        stats[f"mix_logits.{img}.{pimg}"] = [round(float((l > 0).float().mean()), 4) for l in logits]
+
     return {k: v.detach().contiguous() for k, v in out.items()}, stats
 
 
 # The 2-D maps, stored subsampled by `SAMPLE`.
-SAMPLED = ("text_logits.", "text_logits_orig.", "visual_plain_logits.", "visual_box_logits.", "visual_box_pixels.")
+SAMPLED = (
+    "text_logits.", "text_logits_orig.", "visual_plain_logits.", "visual_box_logits.", "visual_box_pixels.",
+    "visual_mask_logits.", "visual_mask_pixels.", "mix_logits.",
+)
 
 
 def stored(tensors: dict) -> dict:
@@ -531,8 +622,29 @@ def save_weights(model, out_dir: Path, kind: str) -> None:
         torch.save(state, out_dir / "pytorch_model.bin")
 
 
-def write_model_dir(name: str, case: dict, out_dir: Path, processor, seed: int, link_tokenizer: bool):
+def keep_stored(tensors: dict, stored_file: Path) -> dict:
+    """`tensors` with every tensor `stored_file` already holds replaced by the stored one (checked to agree)."""
+    from safetensors.torch import load_file
+
+    kept = load_file(stored_file)
+    for k, old in kept.items():
+        new = tensors[k]
+        assert old.shape == new.shape and old.dtype == new.dtype, f"{k}: stored {old.shape} {old.dtype}"
+        if old.dtype.is_floating_point:
+            rel = float((old.double() - new.double()).norm() / old.double().norm().clamp_min(1e-30))
+            assert rel <= 1e-5, f"{k}: recomputed differs from the stored tensor by {rel:.1e} relative"
+        else:
+            assert torch.equal(old, new), f"{k}: recomputed differs from the stored tensor"
+    return {**tensors, **kept}
+
+
+def write_model_dir(name: str, case: dict, out_dir: Path, processor, seed: int, link_tokenizer: bool,
+                    add_only: bool = False):
     t0 = time.time()
+    stored_before = None
+    if add_only and (out_dir / "reference.safetensors").exists():
+        stored_before = out_dir.parent / f".{name}.reference.safetensors"
+        shutil.copyfile(out_dir / "reference.safetensors", stored_before)
     model = build_model(case["config"], seed)
     if out_dir.exists():
         shutil.rmtree(out_dir)
@@ -558,6 +670,9 @@ def write_model_dir(name: str, case: dict, out_dir: Path, processor, seed: int, 
     worst = max((in_memory[k] - full[k]).abs().max().item() for k in full)
     assert worst < 1e-4, f"{name}: saved model differs from the in-memory one by {worst}"
     tensors = stored(full)
+    if stored_before is not None:
+        tensors = keep_stored(tensors, stored_before)
+        stored_before.unlink()
     save_file(tensors, out_dir / "reference.safetensors")
 
     cfg = model.config
@@ -572,9 +687,12 @@ def write_model_dir(name: str, case: dict, out_dir: Path, processor, seed: int, 
             {**vb, "box_352": list(box_on_grid(vb["box"], *image_sizes[vb["prompt_image"]]))}
             for vb in case["visual_box"]
         ],
+        "visual_mask": case.get("visual_mask", []),
+        "mix": case.get("mix", []),
         "extract_layers": list(cfg.extract_layers),
         "image_files": {stem: PHOTOS[stem][1] for stem in PHOTOS},
-        "pil352_files": pil352_files(),  # Pillow's 352×352 resize of the non-352 images
+        "pil352_files": pil352_files(),
+        "mask_files": MASKS,  # mask image -> the photo it belongs to  # Pillow's 352×352 resize of the non-352 images
         "image_sizes": {stem: list(image_sizes[stem]) for stem in PHOTOS},  # [width, height]
         "grid": grid,
         "vision_tokens": grid * grid + 1,
@@ -662,6 +780,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--full", type=Path, metavar="DIR", help="write the full-size random model + reference to DIR")
     ap.add_argument("--onnx", action="store_true", help="with --full: also export DIR/model.onnx")
+    ap.add_argument("--add-only", action="store_true", help="keep the stored reference tensors, add new ones")
     args = ap.parse_args()
     if args.onnx and not args.full:
         ap.error("--onnx needs --full DIR")
@@ -687,9 +806,11 @@ def main() -> None:
 
     torch.set_num_threads(1)  # bit-reproducible CPU reductions
     write_images()
+    write_masks()
     make_tokenizer_cases(hf_tokenizer)
     for i, (name, case) in enumerate(TINY.items()):
-        write_model_dir(name, case, FIXTURES / name, processor, SEED + 10 * i, link_tokenizer=True)
+        write_model_dir(name, case, FIXTURES / name, processor, SEED + 10 * i, link_tokenizer=True,
+                        add_only=args.add_only)
 
 
 if __name__ == "__main__":
