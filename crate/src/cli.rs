@@ -6,10 +6,11 @@ use std::time::Instant;
 use burn::tensor::{DType, Device, Tensor};
 use clap::{Parser, Subcommand, ValueEnum};
 use npyz::WriterBuilder;
+use std::sync::Arc;
+
 use clipseg::imaging::{decode_image, mask_from_logits, resize_plane};
 use clipseg::model_dir::ModelDir;
-use clipseg::segmenter::stack_conditionals;
-use clipseg::{Error, Region, Segmenter};
+use clipseg::{Error, PromptImage, Prompts, Region, Segmenter, VisualPrompt};
 
 #[derive(Parser)]
 #[command(name = "clipseg", version, about = "Image segmentation from text or image prompts (CLIPSeg)")]
@@ -45,14 +46,24 @@ enum Command {
         /// A text prompt; repeat for several (decoded in one batch).
         #[arg(long = "prompt")]
         prompts: Vec<String>,
-        /// An example image of what to segment.
+        /// An example image of what to segment (with --box or --visual-mask and without this, the
+        /// visual prompt is on --image itself).
         #[arg(long)]
         visual_prompt: Option<PathBuf>,
-        /// The object in the visual-prompt image, X0,Y0,X1,Y1 in its pixels; without it the whole
-        /// image is the prompt.
+        /// The object in the visual-prompt image, X0,Y0,X1,Y1 in its pixels; without it (and
+        /// without --visual-mask) the whole image is the prompt.
         #[arg(long = "box", value_parser = parse_box)]
         region: Option<[f32; 4]>,
-        /// Write the logits (before sigmoid) as float32 .npy, shape [prompts, 352, 352].
+        /// The object in the visual-prompt image as a mask image of the same size (luma >= 128 is
+        /// the object); not with --box.
+        #[arg(long)]
+        visual_mask: Option<PathBuf>,
+        /// Mix the visual prompt into every text prompt: (1 - W) * text + W * visual, one output
+        /// per text prompt (needs text and visual prompts; W within 0 and 1).
+        #[arg(long, value_name = "W")]
+        mix: Option<f32>,
+        /// Write the logits (before sigmoid) as float32 .npy, shape [outputs, L, L] (L = the
+        /// model's logits size, 352 for the published checkpoints).
         #[arg(long)]
         logits: Option<PathBuf>,
         /// Write binary PNG masks at the image's size; with several prompts, NAME_0.png, NAME_1.png…
@@ -112,34 +123,44 @@ fn parse_box(text: &str) -> Result<[f32; 4], String> {
 pub fn run() -> Result<(), Error> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Segment { model, image, prompts, visual_prompt, region, logits, mask, threshold, backend } => {
-            if prompts.is_empty() && visual_prompt.is_none() {
-                return Err(Error::Prompt("give at least one --prompt or a --visual-prompt".into()));
-            }
-            if region.is_some() && visual_prompt.is_none() {
-                return Err(Error::Prompt("--box needs --visual-prompt".into()));
-            }
+        Command::Segment {
+            model,
+            image,
+            prompts,
+            visual_prompt,
+            region,
+            visual_mask,
+            mix,
+            logits,
+            mask,
+            threshold,
+            backend,
+        } => {
             if logits.is_none() && mask.is_none() {
-                return Err(Error::Prompt("nothing to write: give --logits and/or --mask".into()));
+                return Err(Error::usage("nothing to write: give --logits and/or --mask"));
             }
             if !(0.0..=1.0).contains(&threshold) {
-                return Err(Error::Prompt(format!("--threshold must be within 0 and 1, got {threshold}")));
+                return Err(Error::usage(format!("--threshold must be within 0 and 1, got {threshold}")));
             }
-            // Read every input before the slow model load, so mistakes show at once.
-            let query = read_image(&image)?;
-            let example = visual_prompt.as_deref().map(read_image).transpose()?;
+            // Read and check every input before the slow model load, so mistakes show at once.
+            let query = Arc::new(read_image(&image)?);
+            let picture = match &visual_prompt {
+                Some(path) => PromptImage::Other(Arc::new(read_image(path)?)),
+                None => PromptImage::Query,
+            };
+            let region = match (region, &visual_mask) {
+                (Some(_), Some(_)) => return Err(Error::prompt("give --box or --visual-mask, not both")),
+                (Some(corners), None) => Some(Region::Box(corners)),
+                (None, Some(path)) => Some(read_mask(path)?),
+                (None, None) => None,
+            };
+            let visual = (visual_prompt.is_some() || region.is_some())
+                .then_some(VisualPrompt { image: picture, region });
+            let prompts = Prompts { texts: prompts, visual, mix };
+            prompts.validate(&query)?;
             let segmenter = Segmenter::from_dir(&model, &device(backend)?)?;
-            let encoded = segmenter.encode_image(&query);
-            let mut conditionals = Vec::new();
-            if !prompts.is_empty() {
-                let texts: Vec<&str> = prompts.iter().map(String::as_str).collect();
-                conditionals.push(segmenter.embed_texts(&texts)?);
-            }
-            if let Some(example) = &example {
-                let region = region.map(Region::Box);
-                conditionals.push(segmenter.embed_visual_prompt(example, region.as_ref())?);
-            }
-            let output = segmenter.decode(&encoded, stack_conditionals(conditionals));
+            let encoded = segmenter.encode_image(query);
+            let output = segmenter.segment(&encoded, &prompts)?;
             let [count, side, _] = output.dims();
             let values = read_f32(output)?;
             if let Some(path) = &logits {
@@ -147,20 +168,19 @@ pub fn run() -> Result<(), Error> {
             }
             if let Some(path) = &mask {
                 for (index, map) in values.chunks(side * side).enumerate() {
-                    let (w, h) = (encoded.width, encoded.height);
+                    let (w, h) = (encoded.width(), encoded.height());
                     let full = resize_plane(map, side, side, w as usize, h as usize);
                     let target = mask_path(path, index, count);
                     image::GrayImage::from_raw(w, h, mask_from_logits(&full, threshold))
                         .expect("mask has the image's size")
                         .save(&target)
-                        .map_err(|e| Error::Io(format!("cannot write {}: {e}", target.display())))?;
+                        .map_err(|e| Error::io(format!("cannot write {}: {e}", target.display())))?;
                 }
             }
             Ok(())
         }
         Command::Tokenize { model, texts } => {
-            let files = ModelDir::find(&model)?;
-            let tokenizer = clipseg::tokenizer::ClipTokenizer::from_bytes(&files.read_tokenizer()?)?;
+            let tokenizer = clipseg::tokenizer::ClipTokenizer::from_bytes(&ModelDir::read(&model)?.tokenizer_json)?;
             for text in &texts {
                 let ids = tokenizer.encode(text)?;
                 println!("{}", serde_json::to_string(&ids).expect("ids serialise"));
@@ -169,15 +189,15 @@ pub fn run() -> Result<(), Error> {
         }
         Command::Convert { from, to, dtype } => {
             if from.canonicalize().ok() == to.canonicalize().ok() && to.exists() {
-                return Err(Error::Io("--to must differ from --from".into()));
+                return Err(Error::usage("--to must differ from --from"));
             }
-            let files = ModelDir::find(&from)?;
-            let segmenter = Segmenter::from_dir(&from, &Device::flex())?;
+            let ModelDir { config_json, weights, tokenizer_json } = ModelDir::read(&from)?;
+            let segmenter = Segmenter::from_parts(&config_json, weights, &tokenizer_json, &Device::flex())?;
             let dtype = match dtype {
                 StorageType::F16 => DType::F16,
                 StorageType::F32 => DType::F32,
             };
-            segmenter.save_dir(&files.read_config()?, &files.read_tokenizer()?, &to, dtype)
+            segmenter.save_dir(&config_json, &tokenizer_json, &to, dtype)
         }
         Command::Bench { model, backend, image, runs, json } => bench(&model, backend, image.as_deref(), runs.max(1), json),
     }
@@ -188,20 +208,26 @@ fn device(backend: Backend) -> Result<Device, Error> {
         Backend::Cpu => Ok(Device::flex()),
         Backend::Wgpu => Device::wgpu_options()
             .init()
-            .map_err(|e| Error::Device(format!("cannot start wgpu (is a GPU or Vulkan driver present?): {e}"))),
+            .map_err(|e| Error::backend(format!("cannot start wgpu (is a GPU or Vulkan driver present?): {e}"))),
     }
 }
 
 fn read_image(path: &Path) -> Result<image::RgbImage, Error> {
-    let bytes = std::fs::read(path).map_err(|e| Error::Io(format!("cannot read {}: {e}", path.display())))?;
-    decode_image(&bytes).map_err(|e| Error::Image(format!("{}: {e}", path.display())))
+    let bytes = std::fs::read(path).map_err(|e| Error::io(format!("cannot read {}: {e}", path.display())))?;
+    decode_image(&bytes).map_err(|e| e.context(path.display()))
+}
+
+/// A mask image (any format [`read_image`] reads): luma >= 128 is the object.
+fn read_mask(path: &Path) -> Result<Region, Error> {
+    let luma = image::DynamicImage::ImageRgb8(read_image(path)?).into_luma8();
+    Ok(Region::from_luma(&luma))
 }
 
 fn read_f32<const D: usize>(tensor: Tensor<D>) -> Result<Vec<f32>, Error> {
     tensor
         .into_data()
         .into_vec::<f32>()
-        .map_err(|e| Error::Device(format!("cannot read the result: {e:?}")))
+        .map_err(|e| Error::device(format!("cannot read the result: {e:?}")))
 }
 
 /// `out.png` for one mask; `out_0.png`, `out_1.png`… for several, in prompt order (text first).
@@ -215,7 +241,7 @@ fn mask_path(path: &Path, index: usize, count: usize) -> PathBuf {
 }
 
 fn write_npy(path: &Path, values: &[f32], shape: [usize; 3]) -> Result<(), Error> {
-    let fail = |e: std::io::Error| Error::Io(format!("cannot write {}: {e}", path.display()));
+    let fail = |e: std::io::Error| Error::io(format!("cannot write {}: {e}", path.display()));
     let file = std::fs::File::create(path).map_err(fail)?;
     let mut writer = npyz::WriteOptions::new()
         .default_dtype()
@@ -229,15 +255,18 @@ fn write_npy(path: &Path, values: &[f32], shape: [usize; 3]) -> Result<(), Error
 
 fn bench(model: &Path, backend: Backend, image: Option<&Path>, runs: usize, json: bool) -> Result<(), Error> {
     let device = device(backend)?;
-    let sync = |device: &Device| device.sync().map_err(|e| Error::Device(format!("{e:?}")));
+    let sync = |device: &Device| device.sync().map_err(|e| Error::device(format!("{e:?}")));
     let started = Instant::now();
     let segmenter = Segmenter::from_dir(model, &device)?;
     sync(&device)?;
     let load_s = started.elapsed().as_secs_f64();
-    let picture = match image {
+    let picture = Arc::new(match image {
         Some(path) => read_image(path)?,
-        None => image::RgbImage::from_fn(352, 352, |x, y| image::Rgb([x as u8, y as u8, (x ^ y) as u8])),
-    };
+        None => {
+            let side = segmenter.input_size() as u32;
+            image::RgbImage::from_fn(side, side, |x, y| image::Rgb([x as u8, y as u8, (x ^ y) as u8]))
+        }
+    });
     // Median of `runs` timings after one warm-up run.
     let time = |f: &mut dyn FnMut()| -> Result<f64, Error> {
         f();
@@ -252,8 +281,8 @@ fn bench(model: &Path, backend: Backend, image: Option<&Path>, runs: usize, json
         samples.sort_by(f64::total_cmp);
         Ok(samples[samples.len() / 2])
     };
-    let encode_image_s = time(&mut || drop(segmenter.encode_image(&picture)))?;
-    let encoded = segmenter.encode_image(&picture);
+    let encode_image_s = time(&mut || drop(segmenter.encode_image(picture.clone())))?;
+    let encoded = segmenter.encode_image(picture.clone());
     let embed_text_s = time(&mut || drop(segmenter.embed_texts(&["a photo of a cat"]).expect("prompt")))?;
     let prompts: Vec<String> = (0..8).map(|i| format!("object number {i}")).collect();
     let prompts: Vec<&str> = prompts.iter().map(String::as_str).collect();

@@ -89,7 +89,7 @@ impl Activation {
             "quick_gelu" => Ok(Self::QuickGelu),
             "gelu" => Ok(Self::Gelu),
             "relu" => Ok(Self::Relu),
-            other => Err(Error::Config(format!("unsupported hidden_act \"{other}\""))),
+            other => Err(Error::config(format!("unsupported hidden_act \"{other}\""))),
         }
     }
 }
@@ -117,14 +117,14 @@ pub const INPUT_SIZE: usize = 352;
 impl ClipSegConfig {
     pub fn from_json(json: &str) -> Result<Self, Error> {
         let config: Self = serde_json::from_str(json)
-            .map_err(|e| Error::Config(format!("config.json is not a CLIPSeg config: {e}")))?;
+            .map_err(|e| Error::config(format!("config.json is not a CLIPSeg config: {e}")))?;
         config.validate()?;
         Ok(config)
     }
 
     /// Catches configurations the architecture cannot run, before any weight is read.
     fn validate(&self) -> Result<(), Error> {
-        let fail = |msg: String| Err(Error::Config(msg));
+        let fail = |msg: String| Err(Error::config(msg));
         let v = &self.vision_config;
         let t = &self.text_config;
         v.activation()?;
@@ -175,9 +175,22 @@ impl ClipSegConfig {
         Ok(())
     }
 
-    /// Index of the deepest vision block the decoder reads: later blocks never affect the logits.
-    pub fn last_extract_layer(&self) -> usize {
-        *self.extract_layers.iter().max().expect("validated non-empty")
+    /// The processor's square input side ([`INPUT_SIZE`]).
+    pub fn input_size(&self) -> usize {
+        INPUT_SIZE
+    }
+
+    /// Side of the square logits maps the decoder returns: the input's patch grid upsampled by
+    /// the head (×patch for the plain head, ×(patch/4)² for the refined one). [`INPUT_SIZE`] for
+    /// the published checkpoints; 704 for a refined head on 32-pixel patches.
+    pub fn logits_size(&self) -> usize {
+        let patch = self.vision_config.patch_size;
+        let grid = INPUT_SIZE / patch;
+        if self.use_complex_transposed_convolution {
+            grid * (patch / 4) * (patch / 4)
+        } else {
+            grid * patch
+        }
     }
 }
 

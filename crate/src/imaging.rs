@@ -3,7 +3,7 @@
 
 use std::io::Cursor;
 
-use image::{DynamicImage, ImageDecoder, ImageReader, RgbImage};
+use image::{DynamicImage, ImageDecoder, ImageError, ImageReader, RgbImage};
 
 use crate::Error;
 
@@ -11,28 +11,30 @@ use crate::Error;
 pub const MEAN: [f32; 3] = [0.485, 0.456, 0.406];
 pub const STD: [f32; 3] = [0.229, 0.224, 0.225];
 
+const UNSUPPORTED: &str = "not an image this tool reads (PNG, JPEG, WebP, GIF or BMP)";
+
 /// Decodes PNG, JPEG, WebP, GIF (first frame) or BMP, applies the EXIF orientation, and converts
 /// gray, alpha, 16-bit and CMYK images to 8-bit RGB (alpha is dropped, as PIL's `convert("RGB")`).
 pub fn decode_image(bytes: &[u8]) -> Result<RgbImage, Error> {
     let reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
-        .map_err(|e| Error::Image(format!("cannot read the image: {e}")))?;
+        .map_err(|e| Error::image(format!("cannot read the image: {e}")))?;
     if reader.format().is_none() {
-        return Err(Error::Image(
-            "not an image this tool reads (PNG, JPEG, WebP, GIF or BMP)".into(),
-        ));
+        return Err(Error::unsupported_image(UNSUPPORTED));
     }
-    let mut decoder = reader
-        .into_decoder()
-        .map_err(|e| Error::Image(format!("cannot decode the image: {e}")))?;
+    let mut decoder = reader.into_decoder().map_err(|e| match e {
+        // A format `image` knows but this build does not decode (TIFF, AVIF…).
+        ImageError::Unsupported(_) => Error::unsupported_image(format!("{UNSUPPORTED}: {e}")),
+        _ => Error::image(format!("cannot decode the image: {e}")),
+    })?;
     let orientation = decoder.orientation().ok();
     let mut image = DynamicImage::from_decoder(decoder)
-        .map_err(|e| Error::Image(format!("cannot decode the image: {e}")))?;
+        .map_err(|e| Error::image(format!("cannot decode the image: {e}")))?;
     if let Some(orientation) = orientation {
         image.apply_orientation(orientation);
     }
     if image.width() == 0 || image.height() == 0 {
-        return Err(Error::Image("the image is empty (0 pixels)".into()));
+        return Err(Error::image("the image is empty (0 pixels)"));
     }
     Ok(image.into_rgb8())
 }
@@ -178,4 +180,114 @@ pub fn sigmoid(x: f32) -> f32 {
 /// A binary mask (0 or 255) where `sigmoid(logit) > threshold`.
 pub fn mask_from_logits(logits: &[f32], threshold: f32) -> Vec<u8> {
     logits.iter().map(|&l| if sigmoid(l) > threshold { 255 } else { 0 }).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Pillow 13's bilinear weights as float: `Image.fromarray(one_hot, mode="F").resize((out, 1),
+    /// BILINEAR)` for each one-hot row of length `in` (float mode uses the normalised double
+    /// weights that the 8-bit path then rounds to 22-bit fixed point). Row = output pixel.
+    const PIL_7_TO_3: [[f32; 7]; 3] = [
+        [3.5714287e-01, 4.2857143e-01, 2.1428572e-01, 0.0, 0.0, 0.0, 0.0],
+        [0.0, 5.8823530e-02, 2.3529412e-01, 4.1176471e-01, 2.3529412e-01, 5.8823530e-02, 0.0],
+        [0.0, 0.0, 0.0, 0.0, 2.1428572e-01, 4.2857143e-01, 3.5714287e-01],
+    ];
+    const PIL_3_TO_8: [[f32; 3]; 8] = [
+        [1.0, 0.0, 0.0],
+        [0.9375, 0.0625, 0.0],
+        [0.5625, 0.4375, 0.0],
+        [0.1875, 0.8125, 0.0],
+        [0.0, 0.8125, 0.1875],
+        [0.0, 0.4375, 0.5625],
+        [0.0, 0.0625, 0.9375],
+        [0.0, 0.0, 1.0],
+    ];
+
+    fn dense(in_size: usize, out_size: usize) -> Vec<Vec<f64>> {
+        pil_coefficients(in_size, out_size)
+            .into_iter()
+            .map(|(start, weights)| {
+                let mut row = vec![0.0; in_size];
+                for (i, w) in weights.iter().enumerate() {
+                    row[start + i] = *w as f64 / (1u64 << PRECISION_BITS) as f64;
+                }
+                row
+            })
+            .collect()
+    }
+
+    #[test]
+    fn pil_coefficients_match_pillow() {
+        let check = |actual: Vec<Vec<f64>>, expected: Vec<&[f32]>| {
+            for (a, e) in actual.iter().zip(&expected) {
+                for (a, e) in a.iter().zip(e.iter()) {
+                    // 22-bit fixed point: within half a step (2^-23) plus float32 rounding.
+                    assert!((a - *e as f64).abs() < 3e-7, "{a} vs {e}");
+                }
+            }
+        };
+        check(dense(7, 3), PIL_7_TO_3.iter().map(|r| &r[..]).collect());
+        check(dense(3, 8), PIL_3_TO_8.iter().map(|r| &r[..]).collect());
+    }
+
+    #[test]
+    fn resize_bilinear_matches_pillow_on_a_small_image() {
+        // `Image.fromarray(pixels).resize((w, 1), BILINEAR)` in Pillow 13 (uint8 RGB).
+        let pixels: [[u8; 3]; 5] = [[10, 200, 30], [250, 0, 128], [77, 77, 77], [0, 255, 1], [99, 1, 200]];
+        let image = RgbImage::from_raw(5, 1, pixels.concat()).unwrap();
+        let shrunk: [[u8; 3]; 3] = [[113, 114, 72], [98, 99, 71], [57, 110, 115]];
+        let grown: [[u8; 3]; 8] =
+            [[10, 200, 30], [115, 113, 73], [239, 5, 125], [131, 53, 93], [53, 133, 53], [5, 244, 6], [56, 112, 113], [99, 1, 200]];
+        assert_eq!(resize_bilinear(&image, 3, 1).into_raw(), shrunk.concat());
+        assert_eq!(resize_bilinear(&image, 8, 1).into_raw(), grown.concat());
+    }
+
+    fn fixture_image(file: &str) -> RgbImage {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/images").join(file);
+        decode_image(&std::fs::read(path).unwrap()).unwrap()
+    }
+
+    /// `images/chelsea_pil352.png` is Pillow's resize of the decoded `chelsea.png` (lossless): the
+    /// same pixels in, so the resize must give the same bytes out.
+    #[test]
+    fn resize_bilinear_matches_pillow_bit_for_bit() {
+        let resized = resize_bilinear(&fixture_image("chelsea.png"), 352, 352);
+        assert_eq!(resized.into_raw(), fixture_image("chelsea_pil352.png").into_raw());
+    }
+
+    /// `rocket.jpg` decodes to slightly other pixels here than in Pillow (libjpeg-turbo), so its
+    /// resize can only agree approximately: within a few levels, and on average under one.
+    #[test]
+    fn resize_bilinear_of_a_jpeg_is_close_to_pillow() {
+        let resized = resize_bilinear(&fixture_image("rocket.jpg"), 352, 352).into_raw();
+        let expected = fixture_image("rocket_pil352.png").into_raw();
+        let diffs: Vec<u8> = resized.iter().zip(&expected).map(|(a, b)| a.abs_diff(*b)).collect();
+        let mean = diffs.iter().map(|&d| d as f64).sum::<f64>() / diffs.len() as f64;
+        let max = *diffs.iter().max().unwrap();
+        assert!(mean < JPEG_MEAN_LEVELS && max <= JPEG_MAX_LEVELS, "mean {mean:.3}, max {max} levels");
+    }
+
+    const JPEG_MEAN_LEVELS: f64 = 0.5;
+    const JPEG_MAX_LEVELS: u8 = 8;
+
+    #[test]
+    fn resize_plane_is_torch_bilinear() {
+        // F.interpolate(torch.tensor([[[[0., 1.], [2., 3.]]]]), size=(4, 4), mode="bilinear",
+        // align_corners=False): edges clamp, inner samples at quarter steps.
+        let out = resize_plane(&[0.0, 1.0, 2.0, 3.0], 2, 2, 4, 4);
+        let row0 = [0.0, 0.25, 0.75, 1.0];
+        assert_eq!(out[..4], row0);
+        assert_eq!(out[4..8], row0.map(|v| v + 0.5));
+        assert_eq!(out[12..], row0.map(|v| v + 2.0));
+    }
+
+    #[test]
+    fn unknown_formats_are_unsupported_and_broken_files_are_image_errors() {
+        use crate::ErrorKind;
+        assert_eq!(decode_image(b"plain text, not a picture").unwrap_err().kind(), ErrorKind::UnsupportedImage);
+        let png = std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/images/chelsea_mask.png")).unwrap();
+        assert_eq!(decode_image(&png[..png.len() / 2]).unwrap_err().kind(), ErrorKind::Image);
+    }
 }

@@ -3,6 +3,7 @@
 //! once, then decode any number of prompts against it.
 
 pub mod config;
+mod error;
 pub mod imaging;
 pub mod model;
 #[cfg(not(target_arch = "wasm32"))]
@@ -15,25 +16,7 @@ pub mod weights;
 mod web;
 
 pub use config::ClipSegConfig;
-pub use segmenter::{EncodedImage, Segmenter};
+pub use error::{Error, ErrorKind};
+pub use segmenter::{EncodedImage, PromptImage, Prompts, Segmenter, VisualPrompt};
 pub use visual_prompt::Region;
 pub use weights::WeightsSource;
-
-/// Everything that can go wrong, each with a message meant for the person using the tool.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    #[error("{0}")]
-    Config(String),
-    #[error("{0}")]
-    Weights(String),
-    #[error("{0}")]
-    Tokenizer(String),
-    #[error("{0}")]
-    Image(String),
-    #[error("{0}")]
-    Prompt(String),
-    #[error("{0}")]
-    Device(String),
-    #[error("{0}")]
-    Io(String),
-}

@@ -15,10 +15,10 @@ pub struct ClipTokenizer {
 impl ClipTokenizer {
     pub fn from_bytes(json: &[u8]) -> Result<Self, Error> {
         let inner = Tokenizer::from_bytes(json)
-            .map_err(|e| Error::Tokenizer(format!("tokenizer.json is not a valid tokenizer: {e}")))?;
+            .map_err(|e| Error::tokenizer(format!("tokenizer.json is not a valid tokenizer: {e}")))?;
         let end_of_text = inner
             .token_to_id("<|endoftext|>")
-            .ok_or_else(|| Error::Tokenizer("tokenizer.json has no <|endoftext|> token".into()))?;
+            .ok_or_else(|| Error::tokenizer("tokenizer.json has no <|endoftext|> token"))?;
         Ok(Self { inner, end_of_text })
     }
 
@@ -27,7 +27,7 @@ impl ClipTokenizer {
         let encoding = self
             .inner
             .encode(text, true)
-            .map_err(|e| Error::Tokenizer(format!("cannot tokenize {text:?}: {e}")))?;
+            .map_err(|e| Error::tokenizer(format!("cannot tokenize {text:?}: {e}")))?;
         let mut ids = encoding.get_ids().to_vec();
         if ids.len() > MAX_TOKENS {
             ids.truncate(MAX_TOKENS - 1);

@@ -10,6 +10,7 @@
 
 use image::RgbImage;
 
+use crate::config::INPUT_SIZE;
 use crate::imaging::{preprocess, resize_plane};
 use crate::Error;
 
@@ -33,21 +34,38 @@ struct Bounds {
 }
 
 impl Region {
+    /// A mask region from a grayscale mask image: pixels of luma 128 or more are the object.
+    pub fn from_luma(mask: &image::GrayImage) -> Self {
+        let data = mask.pixels().map(|p| p.0[0] >= 128).collect();
+        Region::Mask { width: mask.width(), height: mask.height(), data }
+    }
+
+    /// A mask region from one byte per pixel (row-major), nonzero on the object.
+    pub fn from_bytes(width: u32, height: u32, bytes: &[u8]) -> Self {
+        Region::Mask { width, height, data: bytes.iter().map(|&b| b != 0).collect() }
+    }
+
+    /// Checks that the region fits an `image_w`×`image_h` picture and covers part of the
+    /// model's input.
+    pub fn validate(&self, image_w: u32, image_h: u32) -> Result<(), Error> {
+        self.mask(image_w, image_h, INPUT_SIZE).map(drop)
+    }
+
     /// The object mask at `size`×`size` (row-major) for an `image_w`×`image_h` image.
     fn mask(&self, image_w: u32, image_h: u32, size: usize) -> Result<Vec<bool>, Error> {
         let mask = match self {
             Region::Box(corners) => {
                 let [x0, y0, x1, y1] = *corners;
                 if corners.iter().any(|v| !v.is_finite()) {
-                    return Err(Error::Prompt("the box has a coordinate that is not a number".into()));
+                    return Err(Error::prompt("the box has a coordinate that is not a number"));
                 }
                 if x1 <= x0 || y1 <= y0 {
-                    return Err(Error::Prompt(format!(
+                    return Err(Error::prompt(format!(
                         "the box {x0},{y0},{x1},{y1} has no area (need x1 > x0 and y1 > y0)"
                     )));
                 }
                 if x0 < 0.0 || y0 < 0.0 || x1 > image_w as f32 || y1 > image_h as f32 {
-                    return Err(Error::Prompt(format!(
+                    return Err(Error::prompt(format!(
                         "the box {x0},{y0},{x1},{y1} is outside the {image_w}×{image_h} image"
                     )));
                 }
@@ -65,8 +83,14 @@ impl Region {
                     .collect::<Vec<bool>>()
             }
             Region::Mask { width, height, data } => {
-                if (*width, *height) != (image_w, image_h) || data.len() != (image_w * image_h) as usize {
-                    return Err(Error::Prompt(format!(
+                if data.len() != *width as usize * *height as usize {
+                    return Err(Error::prompt(format!(
+                        "the mask has {} values, not {width}×{height}",
+                        data.len()
+                    )));
+                }
+                if (*width, *height) != (image_w, image_h) {
+                    return Err(Error::prompt(format!(
                         "the mask is {width}×{height} but the image is {image_w}×{image_h}"
                     )));
                 }
@@ -82,7 +106,7 @@ impl Region {
             }
         };
         if !mask.iter().any(|&m| m) {
-            return Err(Error::Prompt("the region covers no pixel of the model's input".into()));
+            return Err(Error::prompt("the region covers no pixel of the model's input"));
         }
         Ok(mask)
     }
@@ -155,4 +179,90 @@ pub fn engineered_prompt(image: &RgbImage, region: &Region, size: usize) -> Resu
         out.extend(resize_plane(&square, side, side, size, size));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The grid cells of a mask, as (columns, rows) ranges of its bounding box, and its count.
+    fn extent(mask: &[bool], size: usize) -> ((usize, usize), (usize, usize), usize) {
+        let b = context_bounds_without_context(mask, size);
+        (b.x, b.y, mask.iter().filter(|m| **m).count())
+    }
+
+    fn context_bounds_without_context(mask: &[bool], size: usize) -> Bounds {
+        let cells: Vec<(usize, usize)> = (0..size * size).filter(|&i| mask[i]).map(|i| (i % size, i / size)).collect();
+        let xs = cells.iter().map(|c| c.0);
+        let ys = cells.iter().map(|c| c.1);
+        Bounds { x: (xs.clone().min().unwrap(), xs.max().unwrap() + 1), y: (ys.clone().min().unwrap(), ys.max().unwrap() + 1) }
+    }
+
+    #[test]
+    fn a_box_maps_outward_onto_the_grid() {
+        // 100×50 image on a 10×10 grid: x scales by 1/10, y by 1/5.
+        // x: ⌊15/10⌋ = 1 … ⌈35/10⌉ = 4; y: ⌊5/5⌋ = 1 … ⌈26/5⌉ = 6.
+        let mask = Region::Box([15.0, 5.0, 35.0, 26.0]).mask(100, 50, 10).unwrap();
+        assert_eq!(extent(&mask, 10), ((1, 4), (1, 6), 3 * 5));
+        // Edges exactly on grid lines do not grow; the far edge is clamped to the grid.
+        let mask = Region::Box([0.0, 0.0, 100.0, 50.0]).mask(100, 50, 10).unwrap();
+        assert!(mask.iter().all(|m| *m));
+        let mask = Region::Box([20.0, 10.0, 30.0, 20.0]).mask(100, 50, 10).unwrap();
+        assert_eq!(extent(&mask, 10), ((2, 3), (2, 4), 2));
+    }
+
+    #[test]
+    fn a_mask_is_sampled_by_nearest_neighbour() {
+        // 20×10 mask on a 10×10 grid: cell (x, y) reads pixel (2x, y).
+        let (w, h) = (20u32, 10u32);
+        let data: Vec<bool> = (0..w * h).map(|i| (i % w == 6 || i % w == 7) && i / w >= 3).collect();
+        let mask = Region::Mask { width: w, height: h, data }.mask(w, h, 10).unwrap();
+        assert_eq!(extent(&mask, 10), ((3, 4), (3, 10), 7));
+        // Odd pixels are skipped: a mask on column 7 only is invisible at this grid.
+        let data: Vec<bool> = (0..w * h).map(|i| i % w == 7).collect();
+        let error = Region::Mask { width: w, height: h, data }.mask(w, h, 10).unwrap_err();
+        assert_eq!(error.kind(), crate::ErrorKind::Prompt);
+        // From bytes and from luma: nonzero and ≥ 128 are the object.
+        assert_eq!(Region::from_bytes(2, 1, &[0, 3]), Region::Mask { width: 2, height: 1, data: vec![false, true] });
+        let luma = image::GrayImage::from_raw(3, 1, vec![127, 128, 255]).unwrap();
+        assert_eq!(Region::from_luma(&luma), Region::Mask { width: 3, height: 1, data: vec![false, true, true] });
+    }
+
+    #[test]
+    fn bad_regions_are_prompt_errors() {
+        let cases = [
+            Region::Box([f32::NAN, 0.0, 1.0, 1.0]),
+            Region::Box([5.0, 0.0, 5.0, 1.0]),
+            Region::Box([0.0, 0.0, 101.0, 1.0]),
+            Region::Mask { width: 100, height: 50, data: vec![true; 10] },
+            Region::Mask { width: 50, height: 100, data: vec![true; 5000] },
+            Region::Mask { width: 100, height: 50, data: vec![false; 5000] },
+        ];
+        for region in cases {
+            let error = region.validate(100, 50).unwrap_err();
+            assert_eq!(error.kind(), crate::ErrorKind::Prompt, "{region:?}: {error}");
+        }
+    }
+
+    #[test]
+    fn context_widens_by_a_tenth_per_side_within_the_grid() {
+        let size = 100;
+        let mut mask = vec![false; size * size];
+        // Object: columns 20..40 (w = 20), rows 50..100 (h = 50, touching the bottom).
+        for y in 50..100 {
+            for x in 20..40 {
+                mask[y * size + x] = true;
+            }
+        }
+        let bounds = context_bounds(&mask, size);
+        assert_eq!(bounds.x, (18, 42));
+        assert_eq!(bounds.y, (45, 100));
+        // Widths under 10 get no context (integer tenth); at the left edge it is clamped.
+        let mut mask = vec![false; size * size];
+        for x in 0..9 {
+            mask[10 * size + x] = true;
+        }
+        let bounds = context_bounds(&mask, size);
+        assert_eq!((bounds.x, bounds.y), ((0, 9), (10, 11)));
+    }
 }

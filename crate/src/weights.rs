@@ -4,7 +4,7 @@
 use std::fmt::Display;
 
 use burn::store::{
-    ApplyError, FloatCastAdapter, ModuleAdapter, ModuleSnapshot, ModuleStore, PyTorchToBurnAdapter,
+    ApplyError, FloatCastAdapter, KeyRemapper, ModuleAdapter, ModuleSnapshot, ModuleStore, PyTorchToBurnAdapter,
     SafetensorsStore,
 };
 use burn::tensor::DType;
@@ -34,22 +34,43 @@ impl WeightsSource {
     }
 }
 
-/// HF's `nn.Sequential` indices of the refined head, and the plain head, mapped onto our names.
-const KEY_REMAPS: [(&str, &str); 4] = [
-    (r"^decoder\.transposed_convolution\.0\.", "decoder.refined_head.conv."),
-    (r"^decoder\.transposed_convolution\.2\.", "decoder.refined_head.upsample1."),
-    (r"^decoder\.transposed_convolution\.4\.", "decoder.refined_head.upsample2."),
-    (r"^decoder\.transposed_convolution\.(weight|bias)$", "decoder.plain_head.$1"),
+/// Checkpoint names (HF's `nn.Sequential` indices of the refined head, and the plain head) and
+/// ours, as prefixes of `weight`/`bias` parameters.
+const HF_NAMES: [(&str, &str); 4] = [
+    ("decoder.transposed_convolution.0.", "decoder.refined_head.conv."),
+    ("decoder.transposed_convolution.2.", "decoder.refined_head.upsample1."),
+    ("decoder.transposed_convolution.4.", "decoder.refined_head.upsample2."),
+    ("decoder.transposed_convolution.", "decoder.plain_head."),
 ];
 
-/// The inverse of [`KEY_REMAPS`], for writing checkpoints under the Hugging Face names.
-#[cfg(not(target_arch = "wasm32"))]
-pub(crate) const KEY_REMAPS_TO_HF: [(&str, &str); 4] = [
-    (r"^decoder\.refined_head\.conv\.", "decoder.transposed_convolution.0."),
-    (r"^decoder\.refined_head\.upsample1\.", "decoder.transposed_convolution.2."),
-    (r"^decoder\.refined_head\.upsample2\.", "decoder.transposed_convolution.4."),
-    (r"^decoder\.plain_head\.", "decoder.transposed_convolution."),
-];
+/// Which way [`key_remapper`] renames.
+#[derive(Clone, Copy)]
+pub(crate) enum Naming {
+    /// Checkpoint names to the model's (loading).
+    FromHf,
+    /// The model's names to the checkpoint's (saving).
+    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
+    ToHf,
+}
+
+/// The renaming between checkpoint and model names: whole names only (`<prefix>weight` and
+/// `<prefix>bias`), so no rule applies to another's output.
+pub(crate) fn key_remapper(naming: Naming) -> KeyRemapper {
+    HF_NAMES.iter().fold(KeyRemapper::new(), |remapper, &(hf, ours)| {
+        let (from, to) = match naming {
+            Naming::FromHf => (hf, ours),
+            Naming::ToHf => (ours, hf),
+        };
+        remapper
+            .add_pattern(format!("^{}(weight|bias)$", regex_escape(from)), format!("{to}$1"))
+            .expect("valid pattern")
+    })
+}
+
+/// `.` is the only regex metacharacter in these names.
+fn regex_escape(name: &str) -> String {
+    name.replace('.', r"\.")
+}
 
 /// PyTorch layout to burn's (Linear weights transposed, LayerNorm renamed), and any float
 /// storage (the compact f16 copy included) upcast to f32 so every backend computes in f32.
@@ -62,28 +83,20 @@ fn adapter() -> impl ModuleAdapter + 'static {
 /// are ignored.
 pub fn load_weights(model: &mut ClipSeg, source: WeightsSource) -> Result<(), Error> {
     let origin = source.describe();
+    let remapper = key_remapper(Naming::FromHf);
     match source {
         #[cfg(not(target_arch = "wasm32"))]
         WeightsSource::SafetensorsFile(path) => {
-            let mut store = SafetensorsStore::from_file(path).with_from_adapter(adapter());
-            for (from, to) in KEY_REMAPS {
-                store = store.with_key_remapping(from, to);
-            }
+            let store = SafetensorsStore::from_file(path).with_from_adapter(adapter()).remap(remapper);
             apply(model, store.validate(false).allow_partial(true), &origin)
         }
         #[cfg(not(target_arch = "wasm32"))]
         WeightsSource::PytorchFile(path) => {
-            let mut store = burn::store::PytorchStore::from_file(path);
-            for (from, to) in KEY_REMAPS {
-                store = store.with_key_remapping(from, to);
-            }
+            let store = burn::store::PytorchStore::from_file(path).remap(remapper);
             apply(model, store.validate(false).allow_partial(true), &origin)
         }
         WeightsSource::SafetensorsBytes(bytes) => {
-            let mut store = SafetensorsStore::from_bytes(Some(bytes)).with_from_adapter(adapter());
-            for (from, to) in KEY_REMAPS {
-                store = store.with_key_remapping(from, to);
-            }
+            let store = SafetensorsStore::from_bytes(Some(bytes)).with_from_adapter(adapter()).remap(remapper);
             apply(model, store.validate(false).allow_partial(true), &origin)
         }
     }
@@ -96,7 +109,7 @@ where
 {
     let result = model
         .load_from(&mut store)
-        .map_err(|e| Error::Weights(format!("cannot read {origin}: {e}")))?;
+        .map_err(|e| Error::weights(format!("cannot read {origin}: {e}")))?;
     if let Some(error) = result.errors.first() {
         let message = match error {
             ApplyError::ShapeMismatch { path, expected, found } => format!(
@@ -108,11 +121,11 @@ where
         };
         let more = result.errors.len() - 1;
         let tail = if more > 0 { format!(" (and {more} more problems)") } else { String::new() };
-        return Err(Error::Weights(format!("{message}{tail}")));
+        return Err(Error::weights(format!("{message}{tail}")));
     }
     if !result.missing.is_empty() {
         let names: Vec<&str> = result.missing.iter().take(3).map(|(path, _)| path.as_str()).collect();
-        return Err(Error::Weights(format!(
+        return Err(Error::weights(format!(
             "{origin} lacks {} tensors this CLIPSeg config needs, e.g. {} — is it a CLIPSeg checkpoint matching config.json?",
             result.missing.len(),
             names.join(", ")

@@ -112,6 +112,68 @@ fn text_and_visual_prompts_combine_text_first() {
     assert!(error <= TOLERANCE, "visual prompt: relative L2 {error:e}");
 }
 
+/// `clipseg segment --logits` with `extra` arguments: the logits' shape and values.
+fn segment_logits(reference: &Reference, query: &str, extra: &[&str]) -> (Vec<u64>, Vec<f32>) {
+    let out = temp();
+    let logits = path_in(&out, "logits.npy");
+    let query = reference.image_path(query);
+    let mut args = vec!["segment", "--model", reference.dir.to_str().unwrap(), "--image", query.to_str().unwrap()];
+    args.extend(extra);
+    args.extend(["--logits", &logits]);
+    ok(&args);
+    read_npy(Path::new(&logits))
+}
+
+fn close_to(reference: &Reference, name: &str, values: &[f32]) {
+    let expected = reference.f32(name).1;
+    let error = relative_l2(&subsample(values, 352, 352, reference.sample()), &expected);
+    assert!(error <= TOLERANCE, "{name}: relative L2 {error:e}");
+}
+
+#[test]
+fn visual_mask_matches_the_reference() {
+    // On another picture (chelsea, 451×300: the mask is sampled to the model's grid).
+    let reference = Reference::load("tiny-refined");
+    let case = &reference.cases["visual_mask"][0];
+    let (query, prompt) = (case["query"].as_str().unwrap(), case["prompt_image"].as_str().unwrap());
+    let (prompt_path, mask) = (reference.image_path(prompt), image(case["mask"].as_str().unwrap()));
+    let (shape, values) = segment_logits(&reference, query, &["--visual-prompt", prompt_path.to_str().unwrap(), "--visual-mask", &mask]);
+    assert_eq!(shape, [1, 352, 352]);
+    close_to(&reference, &format!("visual_mask_logits.{query}.{prompt}"), &values);
+
+    // Without --visual-prompt the mask is on the query image itself.
+    let reference = Reference::load("tiny-plain");
+    let case = &reference.cases["visual_mask"][0];
+    let (query, prompt) = (case["query"].as_str().unwrap(), case["prompt_image"].as_str().unwrap());
+    assert_eq!(query, prompt);
+    let (_, values) = segment_logits(&reference, query, &["--visual-mask", &image(case["mask"].as_str().unwrap())]);
+    close_to(&reference, &format!("visual_mask_logits.{query}.{prompt}"), &values);
+}
+
+#[test]
+fn mix_matches_the_reference() {
+    for (config, with_box) in [("tiny-refined", true), ("tiny-plain", false)] {
+        let reference = Reference::load(config);
+        let case = &reference.cases["mix"][0];
+        let (query, prompt) = (case["query"].as_str().unwrap(), case["prompt_image"].as_str().unwrap());
+        let prompts = reference.strings("prompts");
+        let mut args: Vec<String> = prompts.iter().flat_map(|p| ["--prompt".to_string(), p.clone()]).collect();
+        args.extend(["--visual-prompt".into(), reference.image_path(prompt).display().to_string()]);
+        if with_box {
+            let b = case["box"].as_array().unwrap();
+            args.extend(["--box".into(), format!("{},{},{},{}", b[0], b[1], b[2], b[3])]);
+        } else {
+            args.extend(["--visual-mask".into(), image(case["mask"].as_str().unwrap())]);
+        }
+        let weight = case["weight"].as_f64().unwrap().to_string();
+        args.extend(["--mix".into(), weight]);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (shape, values) = segment_logits(&reference, query, &args);
+        assert_eq!(shape, [prompts.len() as u64, 352, 352], "{config}: one output per text prompt");
+        close_to(&reference, &format!("mix_logits.{query}.{prompt}"), &values);
+    }
+}
+
 #[test]
 fn masks_have_the_image_size() {
     let out = temp();
@@ -194,6 +256,14 @@ fn bad_input_gets_one_clear_line() {
     check(&["--model", &m, "--image", &img, "--visual-prompt", &chelsea, "--box", "400,10,500,100"], "outside");
     check(&["--model", &m, "--image", &img, "--visual-prompt", &chelsea, "--box", "10,10,10,50"], "no area");
     check(&["--model", &m, "--image", &img], "prompt");
+    let mask = image("chelsea_mask.png");
+    check(&["--model", &m, "--image", &img, "--prompt", "a", "--mix", "0.3"], "mix");
+    check(&["--model", &m, "--image", &img, "--visual-prompt", &chelsea, "--mix", "0.3"], "mix");
+    check(&["--model", &m, "--image", &img, "--prompt", "a", "--visual-prompt", &chelsea, "--mix", "1.5"], "mix");
+    check(&["--model", &m, "--image", &img, "--visual-prompt", &chelsea, "--visual-mask", &mask, "--box", "1,1,9,9"], "not both");
+    // The mask is chelsea's size (451×300), the query image is 352×352.
+    check(&["--model", &m, "--image", &img, "--visual-mask", &mask], "mask");
+    check(&["--model", &m, "--image", &img, "--visual-mask", "/no/mask.png"], "/no/mask.png");
 
     // Broken model directories: truncated weights, and a config that does not match them.
     let broken = out.path().join("broken");

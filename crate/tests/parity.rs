@@ -3,10 +3,12 @@
 
 mod common;
 
+use std::sync::Arc;
+
 use burn::tensor::{Device, Tensor};
 use clipseg::imaging::{decode_image, resize_plane, sigmoid};
 use clipseg::visual_prompt::engineered_prompt;
-use clipseg::{Region, Segmenter};
+use clipseg::{PromptImage, Prompts, Region, Segmenter, VisualPrompt};
 use common::*;
 
 /// Collects every mismatch of one configuration so a failure shows them all.
@@ -42,9 +44,31 @@ fn load_image(reference: &Reference, stem: &str) -> image::RgbImage {
 
 /// Logits of `conditionals` on `image`, subsampled like the stored reference maps.
 fn sampled_logits(reference: &Reference, segmenter: &Segmenter, image: &image::RgbImage, conditionals: Tensor<2>) -> Vec<f32> {
-    let encoded = segmenter.encode_image(image);
+    let encoded = segmenter.encode_image(image.clone());
     let (dims, values) = read(segmenter.decode(&encoded, conditionals));
     subsample(&values, dims[2], dims[1], reference.sample())
+}
+
+/// Logits of `prompts` on `query` through the one pipeline ([`Segmenter::segment`]), subsampled.
+fn segmented(reference: &Reference, segmenter: &Segmenter, query: &image::RgbImage, prompts: &Prompts) -> Vec<f32> {
+    let encoded = segmenter.encode_image(query.clone());
+    let (dims, values) = read(segmenter.segment(&encoded, prompts).expect("valid prompts"));
+    assert_eq!(dims, [prompts.outputs(), segmenter.logits_size(), segmenter.logits_size()]);
+    subsample(&values, dims[2], dims[1], reference.sample())
+}
+
+fn region_of(case: &serde_json::Value) -> Region {
+    match (case.get("box"), case.get("mask")) {
+        (Some(b), _) => {
+            let b: Vec<f32> = b.as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32).collect();
+            Region::Box([b[0], b[1], b[2], b[3]])
+        }
+        (None, Some(file)) => {
+            let path = fixtures().join("images").join(file.as_str().unwrap());
+            Region::from_luma(&image::open(path).unwrap().into_luma8())
+        }
+        (None, None) => panic!("case {case} has no region"),
+    }
 }
 
 fn check_config(config: &str, device: Device) {
@@ -56,6 +80,8 @@ fn check_dir(dir: &std::path::Path, device: Device) {
     let reference = Reference::load_dir(dir);
     let segmenter = Segmenter::from_dir(&reference.dir, &device).expect("fixture model loads");
     let mut checks = Checks { failures: Vec::new(), count: 0 };
+    let logits_size = reference.cases["logits_size"].as_array().unwrap()[0].as_u64().unwrap() as usize;
+    assert_eq!(segmenter.logits_size(), logits_size, "logits size from the config");
 
     // Tokens, then the text conditionals.
     let prompts = reference.strings("prompts");
@@ -71,22 +97,21 @@ fn check_dir(dir: &std::path::Path, device: Device) {
     let extract = segmenter.config().extract_layers.len();
     for stem in reference.strings("images_352") {
         let image = load_image(&reference, &stem);
-        let encoded = segmenter.encode_image(&image);
+        let encoded = segmenter.encode_image(image.clone());
         let (_, hidden) = reference.f32(&format!("vision_hidden.{stem}"));
         let per_layer = hidden.len() / extract;
-        for (k, activation) in Segmenter::activations(&encoded).iter().enumerate() {
+        for (k, activation) in encoded.activations().iter().enumerate() {
             let expected = &hidden[k * per_layer..(k + 1) * per_layer];
             checks.close(&format!("vision_hidden.{stem}[{k}]"), &read(activation.clone()).1, expected);
         }
-        let (dims, values) = read(segmenter.decode(&encoded, text.clone()));
-        let actual = subsample(&values, dims[2], dims[1], reference.sample());
+        let actual = segmented(&reference, &segmenter, &image, &Prompts { texts: prompts.clone(), ..Prompts::default() });
         checks.close(&format!("text_logits.{stem}"), &actual, &reference.f32(&format!("text_logits.{stem}")).1);
     }
 
     // Other sizes go through the resize: compare masks, at model resolution and at image size.
     for stem in reference.strings("images_other") {
         let image = load_image(&reference, &stem);
-        let encoded = segmenter.encode_image(&image);
+        let encoded = segmenter.encode_image(image.clone());
         let (dims, values) = read(segmenter.decode(&encoded, text.clone()));
         let (prompts_n, height, width) = (dims[0], dims[1], dims[2]);
         let actual = subsample(&values, width, height, reference.sample());
@@ -128,21 +153,62 @@ fn check_dir(dir: &std::path::Path, device: Device) {
     // Visual prompt with a box: the engineered prompt's pixels, its embedding, the logits.
     for case in reference.cases["visual_box"].as_array().into_iter().flatten() {
         let (query, prompt) = (case["query"].as_str().unwrap(), case["prompt_image"].as_str().unwrap());
-        let b: Vec<f32> = case["box"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32).collect();
-        let region = Region::Box([b[0], b[1], b[2], b[3]]);
-        let prompt_image = load_image(&reference, prompt);
-        let conditional = segmenter.embed_visual_prompt(&prompt_image, Some(&region)).unwrap();
-        let actual = sampled_logits(&reference, &segmenter, &load_image(&reference, query), conditional.clone());
+        let region = region_of(case);
+        let prompt_image = Arc::new(load_image(&reference, prompt));
+        let visual = VisualPrompt { image: PromptImage::Other(prompt_image.clone()), region: Some(region.clone()) };
+        let visual_only = Prompts { visual: Some(visual), ..Prompts::default() };
+        let actual = segmented(&reference, &segmenter, &load_image(&reference, query), &visual_only);
         let logits_name = format!("visual_box_logits.{query}.{prompt}");
         if lossless(prompt) {
-            let pixels = engineered_prompt(&prompt_image, &region, 352).unwrap();
+            let size = segmenter.input_size();
+            let pixels = engineered_prompt(&prompt_image, &region, size).unwrap();
             let name = format!("visual_box_pixels.{prompt}");
-            checks.close(&name, &subsample(&pixels, 352, 352, reference.sample()), &reference.f32(&name).1);
+            checks.close(&name, &subsample(&pixels, size, size, reference.sample()), &reference.f32(&name).1);
+            let conditional = segmenter.embed_visual_prompt(&prompt_image, Some(&region)).unwrap();
             let name = format!("visual_box_conditional.{prompt}");
             checks.close(&name, &read(conditional).1, &reference.f32(&name).1);
             checks.close(&logits_name, &actual, &reference.f32(&logits_name).1);
         } else {
             checks.masks_agree(&logits_name, &actual, &reference.f32(&logits_name).1);
+        }
+    }
+
+    // Visual prompt from a mask image (the paper's mask prompt): pixels, embedding, logits.
+    for case in reference.cases["visual_mask"].as_array().into_iter().flatten() {
+        let (query, prompt) = (case["query"].as_str().unwrap(), case["prompt_image"].as_str().unwrap());
+        assert!(lossless(prompt), "mask prompts are on lossless images");
+        let region = region_of(case);
+        let prompt_image = Arc::new(load_image(&reference, prompt));
+        let size = segmenter.input_size();
+        let pixels = engineered_prompt(&prompt_image, &region, size).unwrap();
+        let name = format!("visual_mask_pixels.{prompt}");
+        checks.close(&name, &subsample(&pixels, size, size, reference.sample()), &reference.f32(&name).1);
+        let conditional = segmenter.embed_visual_prompt(&prompt_image, Some(&region)).unwrap();
+        let name = format!("visual_mask_conditional.{prompt}");
+        checks.close(&name, &read(conditional).1, &reference.f32(&name).1);
+        // On the query image itself the prompt image is the encoded one.
+        let image = if query == prompt { PromptImage::Query } else { PromptImage::Other(prompt_image) };
+        let visual_only = Prompts { visual: Some(VisualPrompt { image, region: Some(region) }), ..Prompts::default() };
+        let actual = segmented(&reference, &segmenter, &load_image(&reference, query), &visual_only);
+        let name = format!("visual_mask_logits.{query}.{prompt}");
+        checks.close(&name, &actual, &reference.f32(&name).1);
+    }
+
+    // Text prompts mixed with a visual prompt: one output per text prompt.
+    for case in reference.cases["mix"].as_array().into_iter().flatten() {
+        let (query, prompt) = (case["query"].as_str().unwrap(), case["prompt_image"].as_str().unwrap());
+        let visual = VisualPrompt {
+            image: PromptImage::Other(Arc::new(load_image(&reference, prompt))),
+            region: Some(region_of(case)),
+        };
+        let mix = case["weight"].as_f64().unwrap() as f32;
+        let mixed = Prompts { texts: prompts.clone(), visual: Some(visual), mix: Some(mix) };
+        let actual = segmented(&reference, &segmenter, &load_image(&reference, query), &mixed);
+        let name = format!("mix_logits.{query}.{prompt}");
+        if lossless(prompt) {
+            checks.close(&name, &actual, &reference.f32(&name).1);
+        } else {
+            checks.masks_agree(&name, &actual, &reference.f32(&name).1);
         }
     }
 

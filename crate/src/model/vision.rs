@@ -15,7 +15,6 @@ pub struct VisionEmbeddings {
     pub class_embedding: Param<Tensor<1>>,
     /// `(1 + grid²) × width`, learnt on the training resolution's grid.
     pub position_embedding: Embedding,
-    pub patch_size: usize,
     pub trained_grid: usize,
 }
 
@@ -102,7 +101,6 @@ impl VisionTransformer {
                     .init(device),
                 class_embedding: Param::from_tensor(Tensor::zeros([config.hidden_size], device)),
                 position_embedding: EmbeddingConfig::new(1 + grid * grid, config.hidden_size).init(device),
-                patch_size: patch,
                 trained_grid: grid,
             },
             pre_layrnorm: norm(),
@@ -133,5 +131,63 @@ impl VisionTransformer {
         }
         let [batch, _, width] = x.dims();
         self.post_layernorm.forward(x.slice([0..batch, 0..1]).reshape([batch, width]))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bicubic_matrix;
+
+    /// Rows of PyTorch's matrix, read off `F.interpolate(torch.eye(from).reshape(1, from, from, 1),
+    /// size=(to, 1), mode="bicubic", align_corners=False)` (torch 2.15, float32; the width-1 axis is
+    /// the identity): row r is output sample r, column c the weight of input sample c.
+    const TORCH_7_TO_11: [(usize, [f32; 7]); 4] = [
+        (0, [1.0912848711013794, -0.09128475189208984, 0.0, 0.0, 0.0, 0.0, 0.0]),
+        (1, [0.5510895848274231, 0.5334334969520569, -0.08452320098876953, 0.0, 0.0, 0.0, 0.0]),
+        (5, [0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0]),
+        (10, [0.0, 0.0, 0.0, 0.0, 0.0, -0.09128475189208984, 1.0912845134735107]),
+    ];
+
+    fn assert_rows(from: usize, to: usize, rows: &[(usize, Vec<f32>)]) {
+        let matrix = bicubic_matrix(from, to);
+        for (row, expected) in rows {
+            let actual = &matrix[row * from..(row + 1) * from];
+            for (a, e) in actual.iter().zip(expected) {
+                assert!((a - e).abs() <= 1e-6, "{from}→{to} row {row}: {actual:?} vs {expected:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn bicubic_matrix_matches_torch() {
+        let rows: Vec<(usize, Vec<f32>)> = TORCH_7_TO_11.iter().map(|(r, v)| (*r, v.to_vec())).collect();
+        assert_rows(7, 11, &rows);
+        // 14 → 22 has the same scale: the same rows, zero-padded (torch gives exactly these).
+        let widen = |v: &[f32; 7], at_end: bool| {
+            let mut row = vec![0.0f32; 14];
+            let offset = if at_end { 7 } else { 0 };
+            row[offset..offset + 7].copy_from_slice(v);
+            row
+        };
+        let rows = vec![
+            (0, widen(&TORCH_7_TO_11[0].1, false)),
+            (1, widen(&TORCH_7_TO_11[1].1, false)),
+            (5, widen(&TORCH_7_TO_11[2].1, false)),
+            (21, widen(&TORCH_7_TO_11[3].1, true)),
+        ];
+        assert_rows(14, 22, &rows);
+    }
+
+    #[test]
+    fn bicubic_rows_sum_to_one_and_same_size_is_identity() {
+        for (from, to) in [(7, 11), (14, 22), (14, 11), (22, 22)] {
+            for row in bicubic_matrix(from, to).chunks(from) {
+                assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-5, "{from}→{to}: {row:?}");
+            }
+        }
+        let identity = bicubic_matrix(5, 5);
+        for (i, v) in identity.iter().enumerate() {
+            assert_eq!(*v, if i % 6 == 0 { 1.0 } else { 0.0 });
+        }
     }
 }

@@ -1,0 +1,113 @@
+//! The one prompt pipeline (`Segmenter::segment`): its rules, the order of its outputs, mixing,
+//! and the per-prompt text cache, with the error kinds callers branch on.
+
+mod common;
+
+use std::sync::Arc;
+
+use clipseg::imaging::decode_image;
+use clipseg::{ErrorKind, PromptImage, Prompts, Region, Segmenter, VisualPrompt};
+use common::*;
+
+fn setup() -> (Reference, Segmenter, image::RgbImage, Arc<image::RgbImage>) {
+    let reference = Reference::load("tiny-refined");
+    let segmenter = Segmenter::from_dir(&reference.dir, &cpu()).unwrap();
+    let load = |stem: &str| decode_image(&std::fs::read(reference.image_path(stem)).unwrap()).unwrap();
+    let (query, example) = (load("coffee_352"), Arc::new(load("chelsea")));
+    (reference, segmenter, query, example)
+}
+
+fn texts(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+#[test]
+fn invalid_prompts_are_prompt_errors() {
+    let (_, segmenter, query, example) = setup();
+    let encoded = segmenter.encode_image(query);
+    let visual = || Some(VisualPrompt { image: PromptImage::Other(example.clone()), region: None });
+    let cases = [
+        ("nothing", Prompts::default()),
+        ("empty", Prompts { texts: texts(&["a cat", "  "]), ..Prompts::default() }),
+        ("mix", Prompts { texts: texts(&["a cat"]), mix: Some(0.5), ..Prompts::default() }),
+        ("mix", Prompts { visual: visual(), mix: Some(0.5), ..Prompts::default() }),
+        ("mix", Prompts { texts: texts(&["a cat"]), visual: visual(), mix: Some(1.5) }),
+        ("mix", Prompts { texts: texts(&["a cat"]), visual: visual(), mix: Some(f32::NAN) }),
+        (
+            "outside",
+            Prompts {
+                visual: Some(VisualPrompt { image: PromptImage::Query, region: Some(Region::Box([300.0, 0.0, 400.0, 10.0])) }),
+                ..Prompts::default()
+            },
+        ),
+        (
+            "mask",
+            Prompts {
+                visual: Some(VisualPrompt { image: PromptImage::Query, region: Some(Region::from_bytes(451, 300, &[1; 451 * 300])) }),
+                ..Prompts::default()
+            },
+        ),
+        (
+            "values",
+            Prompts {
+                visual: Some(VisualPrompt { image: PromptImage::Query, region: Some(Region::from_bytes(352, 352, &[1; 10])) }),
+                ..Prompts::default()
+            },
+        ),
+    ];
+    for (needle, prompts) in cases {
+        let error = segmenter.segment(&encoded, &prompts).expect_err(needle);
+        assert_eq!(error.kind(), ErrorKind::Prompt, "{error}");
+        assert_eq!(error.kind().as_str(), "prompt");
+        assert!(error.to_string().contains(needle), "{error:?} lacks {needle:?}");
+    }
+    assert_eq!(segmenter.cached_texts(), 0, "nothing is embedded before the prompts are valid");
+}
+
+#[test]
+fn outputs_are_texts_then_visual_and_mix_is_linear() {
+    let (_, segmenter, query, example) = setup();
+    let encoded = segmenter.encode_image(query);
+    let words = texts(&["a cat", "a cup"]);
+    let visual = Some(VisualPrompt { image: PromptImage::Other(example), region: Some(Region::Box([128.0, 78.0, 212.0, 152.0])) });
+    let run = |prompts: &Prompts| read(segmenter.segment(&encoded, prompts).unwrap());
+    let (dims, both) = run(&Prompts { texts: words.clone(), visual: visual.clone(), mix: None });
+    let side = segmenter.logits_size();
+    assert_eq!(dims, [3, side, side]);
+    let (_, text_only) = run(&Prompts { texts: words.clone(), ..Prompts::default() });
+    let (_, visual_only) = run(&Prompts { visual: visual.clone(), ..Prompts::default() });
+    let plane = side * side;
+    assert!(relative_l2(&both[..2 * plane], &text_only) <= TOLERANCE);
+    assert!(relative_l2(&both[2 * plane..], &visual_only) <= TOLERANCE);
+
+    // The decoder is not linear, but mixing the conditionals is: at W = 0 and W = 1 the outputs
+    // are the text prompts' and (per text prompt) the visual prompt's.
+    let (dims, at_0) = run(&Prompts { texts: words.clone(), visual: visual.clone(), mix: Some(0.0) });
+    assert_eq!(dims, [2, side, side]);
+    assert!(relative_l2(&at_0, &text_only) <= TOLERANCE);
+    let (_, at_1) = run(&Prompts { texts: words, visual, mix: Some(1.0) });
+    for map in at_1.chunks(plane) {
+        assert!(relative_l2(map, &visual_only) <= TOLERANCE);
+    }
+}
+
+#[test]
+fn edited_prompt_lists_embed_only_new_prompts() {
+    let (reference, segmenter, query, _) = setup();
+    let encoded = segmenter.encode_image(query);
+    let all = reference.strings("prompts");
+    let first = Prompts { texts: all[..2].to_vec(), ..Prompts::default() };
+    let (_, a) = read(segmenter.segment(&encoded, &first).unwrap());
+    assert_eq!(segmenter.cached_texts(), 2);
+    // Reordered, one repeated, one new: only the new one is embedded, results unchanged.
+    let edited = Prompts { texts: vec![all[2].clone(), all[1].clone(), all[0].clone(), all[1].clone()], ..Prompts::default() };
+    let (_, b) = read(segmenter.segment(&encoded, &edited).unwrap());
+    assert_eq!(segmenter.cached_texts(), 3);
+    let plane = segmenter.logits_size() * segmenter.logits_size();
+    assert!(relative_l2(&b[2 * plane..3 * plane], &a[..plane]) <= TOLERANCE);
+    assert!(relative_l2(&b[plane..2 * plane], &a[plane..2 * plane]) <= TOLERANCE);
+    // Against a fresh, uncached batch embedding of the same list.
+    let fresh: Vec<&str> = edited.texts.iter().map(String::as_str).collect();
+    let (_, c) = read(segmenter.decode(&encoded, segmenter.embed_texts(&fresh).unwrap()));
+    assert!(relative_l2(&b, &c) <= TOLERANCE);
+}
