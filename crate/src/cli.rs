@@ -1,13 +1,12 @@
 //! Command-line interface: `segment`, `tokenize`, `convert`, `bench`.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use burn::tensor::{DType, Device, Tensor};
 use clap::{Parser, Subcommand, ValueEnum};
 use npyz::WriterBuilder;
-use std::sync::Arc;
-
 use clipseg::imaging::{decode_image, mask_from_logits, resize_plane};
 use clipseg::model_dir::ModelDir;
 use clipseg::{Error, PromptImage, Prompts, Region, Segmenter, VisualPrompt};
@@ -226,7 +225,7 @@ fn read_mask(path: &Path) -> Result<Region, Error> {
 fn read_f32<const D: usize>(tensor: Tensor<D>) -> Result<Vec<f32>, Error> {
     tensor
         .into_data()
-        .into_vec::<f32>()
+        .try_into_vec::<f32>()
         .map_err(|e| Error::device(format!("cannot read the result: {e:?}")))
 }
 

@@ -103,7 +103,7 @@ pub const TOLERANCE: f64 = 1e-4;
 
 pub fn read<const D: usize>(tensor: Tensor<D>) -> (Vec<usize>, Vec<f32>) {
     let dims = tensor.dims().to_vec();
-    (dims, tensor.into_data().into_vec::<f32>().unwrap())
+    (dims, tensor.into_data().try_into_vec::<f32>().unwrap())
 }
 
 /// burn's CPU backend.
