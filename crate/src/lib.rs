@@ -4,6 +4,7 @@
 
 pub mod config;
 pub mod imaging;
+pub mod labels;
 pub mod model;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod model_dir;
