@@ -7,12 +7,22 @@ use clipseg::labels::{Mask, PolygonOptions, Rle, polygon, yolo};
 use serde_json::Value;
 
 fn fixtures() -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/labels/pycocotools.json");
-    serde_json::from_str(&std::fs::read_to_string(path).expect("run scripts/make_label_fixtures.py")).unwrap()
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fixtures/labels/pycocotools.json"
+    );
+    serde_json::from_str(
+        &std::fs::read_to_string(path).expect("run scripts/make_label_fixtures.py"),
+    )
+    .unwrap()
 }
 
 fn u32s(v: &Value) -> Vec<u32> {
-    v.as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as u32).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_u64().unwrap() as u32)
+        .collect()
 }
 
 fn from_runs(width: u32, height: u32, runs: &[u32]) -> Mask {
@@ -24,7 +34,10 @@ fn from_runs(width: u32, height: u32, runs: &[u32]) -> Mask {
 }
 
 fn size(case: &Value) -> (u32, u32) {
-    (case["width"].as_u64().unwrap() as u32, case["height"].as_u64().unwrap() as u32)
+    (
+        case["width"].as_u64().unwrap() as u32,
+        case["height"].as_u64().unwrap() as u32,
+    )
 }
 
 /// Random masks with holes and several parts: encode → the same counts string, area and box as
@@ -38,22 +51,51 @@ fn rle_matches_pycocotools() {
         let (w, h) = size(case);
         let mask = from_runs(w, h, &u32s(&case["runs"]));
         let rle = Rle::encode(&mask);
-        assert_eq!(rle.to_compressed(), case["counts"].as_str().unwrap(), "mask {i}: counts string");
+        assert_eq!(
+            rle.to_compressed(),
+            case["counts"].as_str().unwrap(),
+            "mask {i}: counts string"
+        );
         assert_eq!(rle.counts, u32s(&case["uncompressed"]), "mask {i}: counts");
         assert_eq!(rle.area(), case["area"].as_u64().unwrap(), "mask {i}: area");
-        assert_eq!(mask.area(), case["area"].as_u64().unwrap(), "mask {i}: mask area");
-        assert_eq!(rle.bbox().to_vec(), u32s(&case["bbox"]), "mask {i}: RLE bbox");
-        assert_eq!(mask.bbox().to_vec(), u32s(&case["bbox"]), "mask {i}: mask bbox");
+        assert_eq!(
+            mask.area(),
+            case["area"].as_u64().unwrap(),
+            "mask {i}: mask area"
+        );
+        assert_eq!(
+            rle.bbox().to_vec(),
+            u32s(&case["bbox"]),
+            "mask {i}: RLE bbox"
+        );
+        assert_eq!(
+            mask.bbox().to_vec(),
+            u32s(&case["bbox"]),
+            "mask {i}: mask bbox"
+        );
         let read = Rle::from_compressed(h, w, case["counts"].as_str().unwrap()).unwrap();
         assert_eq!(read, rle, "mask {i}: decoded string");
         assert_eq!(read.decode(), mask, "mask {i}: decoded mask");
-        assert_eq!(Rle::from_counts(h, w, u32s(&case["uncompressed"])).unwrap(), rle);
+        assert_eq!(
+            Rle::from_counts(h, w, u32s(&case["uncompressed"])).unwrap(),
+            rle
+        );
         let comps = mask.components();
-        let areas: Vec<u64> = case["components"].as_array().unwrap().iter().map(|a| a.as_u64().unwrap()).collect();
+        let areas: Vec<u64> = case["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_u64().unwrap())
+            .collect();
         assert_eq!(comps.areas(), &areas[..], "mask {i}: components");
         // Each component's RLE, from the one-pass encoder, is the RLE of its mask.
         for (l, r) in comps.rles().iter().enumerate() {
-            assert_eq!(*r, Rle::encode(&comps.mask(l as u32 + 1)), "mask {i}: component {}", l + 1);
+            assert_eq!(
+                *r,
+                Rle::encode(&comps.mask(l as u32 + 1)),
+                "mask {i}: component {}",
+                l + 1
+            );
         }
     }
 }
@@ -66,7 +108,11 @@ fn decodes_pycocotools_strings() {
         let rle = Rle::from_compressed(h, w, case["counts"].as_str().unwrap()).unwrap();
         assert_eq!(rle.area(), case["area"].as_u64().unwrap(), "string {i}");
         assert_eq!(rle.bbox().to_vec(), u32s(&case["bbox"]), "string {i}");
-        assert_eq!(rle.decode(), from_runs(w, h, &u32s(&case["runs"])), "string {i}");
+        assert_eq!(
+            rle.decode(),
+            from_runs(w, h, &u32s(&case["runs"])),
+            "string {i}"
+        );
         assert_eq!(rle.to_compressed(), case["counts"].as_str().unwrap());
     }
 }
@@ -79,10 +125,18 @@ fn polygon_rasterisation_matches_pycocotools() {
         let (w, h) = size(case);
         let polys: Vec<Vec<f64>> = serde_json::from_value(case["polygons"].clone()).unwrap();
         for (p, expected) in polys.iter().zip(case["each_counts"].as_array().unwrap()) {
-            assert_eq!(polygon::fr_poly(p, h, w).to_compressed(), expected.as_str().unwrap(), "object {i}");
+            assert_eq!(
+                polygon::fr_poly(p, h, w).to_compressed(),
+                expected.as_str().unwrap(),
+                "object {i}"
+            );
         }
         let rle = Segmentation::Polygons(polys).to_rle(w, h).unwrap();
-        assert_eq!(rle.to_compressed(), case["counts"].as_str().unwrap(), "object {i}: merged");
+        assert_eq!(
+            rle.to_compressed(),
+            case["counts"].as_str().unwrap(),
+            "object {i}: merged"
+        );
         assert_eq!(rle.area(), case["area"].as_u64().unwrap());
         assert_eq!(rle.bbox().to_vec(), u32s(&case["bbox"]));
     }
@@ -101,22 +155,42 @@ fn polygon_round_trip_iou() {
         for inst in mask.instances(30) {
             let polys = polygon::mask_to_polygons(&inst, &PolygonOptions::default());
             assert!(polys.iter().all(|p| p.len() >= 3), "mask {i}");
-            let filled = polygon::rasterize(&polygon::mask_to_polygons(&inst, &PolygonOptions { tolerance: 0.0 }), w, h);
+            let filled = polygon::rasterize(
+                &polygon::mask_to_polygons(&inst, &PolygonOptions { tolerance: 0.0 }),
+                w,
+                h,
+            );
             // Exact polygons keep every pixel of the instance.
-            assert_eq!(filled.subtract(&inst).unwrap().area() + inst.area(), filled.area());
-            assert_eq!(inst.subtract(&filled).unwrap().area(), 0, "mask {i}: exact polygons lose pixels");
+            assert_eq!(
+                filled.subtract(&inst).unwrap().area() + inst.area(),
+                filled.area()
+            );
+            assert_eq!(
+                inst.subtract(&filled).unwrap().area(),
+                0,
+                "mask {i}: exact polygons lose pixels"
+            );
             let iou = filled.iou(&polygon::rasterize(&polys, w, h)).unwrap();
             worst = worst.min(iou);
             total += iou;
             n += 1;
-            assert!(iou > 0.85, "mask {i}: IoU {iou} for an instance of {} pixels", inst.area());
+            assert!(
+                iou > 0.85,
+                "mask {i}: IoU {iou} for an instance of {} pixels",
+                inst.area()
+            );
             if !polygon::has_holes(&inst) {
-                assert_eq!(filled, inst, "mask {i}: no holes, exact polygons rasterise back exactly?");
+                assert_eq!(
+                    filled, inst,
+                    "mask {i}: no holes, exact polygons rasterise back exactly?"
+                );
             }
         }
     }
     let mean = total / n as f64;
-    eprintln!("polygon round trip (tolerance 0.5): {n} instances, mean IoU {mean:.4}, worst {worst:.4}");
+    eprintln!(
+        "polygon round trip (tolerance 0.5): {n} instances, mean IoU {mean:.4}, worst {worst:.4}"
+    );
     assert!(mean > 0.95);
 }
 
@@ -130,8 +204,21 @@ fn coco_export_import_is_the_identity() {
         let (w, h) = size(case);
         let mask = from_runs(w, h, &u32s(&case["runs"]));
         let img = d.add_image(&format!("img{i}.png"), w, h);
-        let kind = [SegmentationKind::Rle, SegmentationKind::Auto, SegmentationKind::Polygons][i % 3];
-        let ids = d.add_instances(img, 1 + (i as u64 % 2), &mask, 1, kind, &PolygonOptions::default()).unwrap();
+        let kind = [
+            SegmentationKind::Rle,
+            SegmentationKind::Auto,
+            SegmentationKind::Polygons,
+        ][i % 3];
+        let ids = d
+            .add_instances(
+                img,
+                1 + (i as u64 % 2),
+                &mask,
+                1,
+                kind,
+                &PolygonOptions::default(),
+            )
+            .unwrap();
         assert_eq!(ids.len(), mask.components().count() as usize);
         for id in ids {
             let a = d.annotations.iter().find(|a| a.id == id).unwrap();

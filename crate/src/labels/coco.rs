@@ -114,7 +114,11 @@ impl Segmentation {
                         return Err(error(format!(
                             "a polygon of {} numbers: a polygon needs an even number, at least 6 (3 points){}",
                             p.len(),
-                            if p.len() == 4 { "; pycocotools would read 4 numbers as a box" } else { "" }
+                            if p.len() == 4 {
+                                "; pycocotools would read 4 numbers as a box"
+                            } else {
+                                ""
+                            }
                         )));
                     }
                     rles.push(polygon::fr_poly(p, height, width));
@@ -135,7 +139,11 @@ impl Dataset {
             categories: categories
                 .iter()
                 .enumerate()
-                .map(|(i, n)| Category { id: i as u64 + 1, name: n.as_ref().to_string(), supercategory: None })
+                .map(|(i, n)| Category {
+                    id: i as u64 + 1,
+                    name: n.as_ref().to_string(),
+                    supercategory: None,
+                })
                 .collect(),
             ..Dataset::default()
         }
@@ -144,7 +152,12 @@ impl Dataset {
     /// Adds an image (ids from 1) and returns its id.
     pub fn add_image(&mut self, file_name: &str, width: u32, height: u32) -> u64 {
         let id = self.images.iter().map(|i| i.id).max().unwrap_or(0) + 1;
-        self.images.push(Image { id, file_name: file_name.to_string(), width, height });
+        self.images.push(Image {
+            id,
+            file_name: file_name.to_string(),
+            width,
+            height,
+        });
         id
     }
 
@@ -204,7 +217,13 @@ impl Dataset {
         Ok(self.push_annotation(image_id, category_id, segmentation, &rle))
     }
 
-    fn push_annotation(&mut self, image_id: u64, category_id: u64, segmentation: Segmentation, rle: &Rle) -> u64 {
+    fn push_annotation(
+        &mut self,
+        image_id: u64,
+        category_id: u64,
+        segmentation: Segmentation,
+        rle: &Rle,
+    ) -> u64 {
         let id = self.next_annotation_id();
         let b = rle.bbox();
         self.annotations.push(Annotation {
@@ -230,24 +249,55 @@ impl Dataset {
         kind: SegmentationKind,
         options: &PolygonOptions,
     ) -> Result<Vec<u64>> {
+        let image = self.image(image_id)?;
+        if (image.width, image.height) != (mask.width(), mask.height()) {
+            return Err(error(format!(
+                "a {}×{} mask for the {}×{} image {}",
+                mask.width(),
+                mask.height(),
+                image.width,
+                image.height,
+                image.file_name
+            )));
+        }
+        if !self.categories.iter().any(|c| c.id == category_id) {
+            return Err(error(format!("no category with id {category_id}")));
+        }
         let components = mask.components().filter_min_area(min_area);
         if kind == SegmentationKind::Rle {
-            self.image(image_id)?;
-            if !self.categories.iter().any(|c| c.id == category_id) {
-                return Err(error(format!("no category with id {category_id}")));
-            }
-            if (self.image(image_id)?.width, self.image(image_id)?.height) != (mask.width(), mask.height()) {
-                return Err(error("the mask and the image differ in size"));
-            }
             return Ok(components
                 .rles()
                 .iter()
-                .map(|rle| self.push_annotation(image_id, category_id, Segmentation::from_rle(rle), rle))
+                .map(|rle| {
+                    self.push_annotation(image_id, category_id, Segmentation::from_rle(rle), rle)
+                })
                 .collect());
         }
-        (1..=components.count())
-            .map(|l| self.add_annotation(image_id, category_id, &components.mask(l), kind, options))
-            .collect()
+        // Polygons are traced on each component's box, not the whole image.
+        let (w, h) = (mask.width(), mask.height());
+        let mut ids = Vec::new();
+        for l in 1..=components.count() {
+            let (crop, b) = components.cropped_mask(l);
+            let (segmentation, rle) = if kind == SegmentationKind::Auto && polygon::has_holes(&crop)
+            {
+                let full = components.mask(l);
+                let rle = Rle::encode(&full);
+                (Segmentation::from_rle(&rle), rle)
+            } else {
+                let rings = polygon::rings_at(
+                    &crop,
+                    [b[0] as f64, b[1] as f64],
+                    [w as f64, h as f64],
+                    options,
+                );
+                let polys = polygon::outer_polygons(rings);
+                let seg = Segmentation::Polygons(polys.iter().map(polygon::flatten).collect());
+                let rle = seg.to_rle(w, h)?;
+                (seg, rle)
+            };
+            ids.push(self.push_annotation(image_id, category_id, segmentation, &rle));
+        }
+        Ok(ids)
     }
 
     /// The dataset as COCO JSON.
@@ -258,8 +308,8 @@ impl Dataset {
     /// Reads COCO JSON and checks what the masks depend on: each annotation's image and category
     /// exist, RLE sizes match their image, polygons have at least 3 points.
     pub fn from_json(text: &str) -> Result<Dataset> {
-        let d: Dataset =
-            serde_json::from_str(text).map_err(|e| error(format!("not a COCO instances file: {e}")))?;
+        let d: Dataset = serde_json::from_str(text)
+            .map_err(|e| error(format!("not a COCO instances file: {e}")))?;
         d.validate()?;
         Ok(d)
     }
@@ -267,7 +317,10 @@ impl Dataset {
     fn validate(&self) -> Result<()> {
         for a in &self.annotations {
             let image = self.image(a.image_id).map_err(|_| {
-                error(format!("annotation {} refers to image {}, which is not in the file", a.id, a.image_id))
+                error(format!(
+                    "annotation {} refers to image {}, which is not in the file",
+                    a.id, a.image_id
+                ))
             })?;
             if !self.categories.iter().any(|c| c.id == a.category_id) {
                 return Err(error(format!(
@@ -275,22 +328,22 @@ impl Dataset {
                     a.id, a.category_id
                 )));
             }
-            if let Segmentation::Rle { size, .. } = &a.segmentation {
-                if *size != [image.height, image.width] {
-                    return Err(error(format!(
-                        "annotation {}: RLE size {size:?} is not [height, width] = [{}, {}] of {}",
-                        a.id, image.height, image.width, image.file_name
-                    )));
-                }
+            if let Segmentation::Rle { size, .. } = &a.segmentation
+                && *size != [image.height, image.width]
+            {
+                return Err(error(format!(
+                    "annotation {}: RLE size {size:?} is not [height, width] = [{}, {}] of {}",
+                    a.id, image.height, image.width, image.file_name
+                )));
             }
-            if let Segmentation::Polygons(polys) = &a.segmentation {
-                if let Some(p) = polys.iter().find(|p| p.len() % 2 != 0 || p.len() < 6) {
-                    return Err(error(format!(
-                        "annotation {}: a polygon of {} numbers (needs an even number, at least 6)",
-                        a.id,
-                        p.len()
-                    )));
-                }
+            if let Segmentation::Polygons(polys) = &a.segmentation
+                && let Some(p) = polys.iter().find(|p| p.len() % 2 != 0 || p.len() < 6)
+            {
+                return Err(error(format!(
+                    "annotation {}: a polygon of {} numbers (needs an even number, at least 6)",
+                    a.id,
+                    p.len()
+                )));
             }
         }
         Ok(())
@@ -374,7 +427,15 @@ mod tests {
         let mut d = Dataset::new(&["cat", "dog"]);
         let img = d.add_image("a.png", 12, 9);
         let m = ring_mask();
-        let id = d.add_annotation(img, 2, &m, SegmentationKind::Rle, &PolygonOptions::default()).unwrap();
+        let id = d
+            .add_annotation(
+                img,
+                2,
+                &m,
+                SegmentationKind::Rle,
+                &PolygonOptions::default(),
+            )
+            .unwrap();
         let json = d.to_json();
         assert!(json.contains("\"size\":[9,12]"), "{json}");
         assert!(json.contains("\"iscrowd\":0"));
@@ -384,7 +445,14 @@ mod tests {
         assert_eq!(back.annotation_mask(a).unwrap(), m);
         assert_eq!(a.area, m.area() as f64);
         assert_eq!(a.bbox, [2.0, 1.0, 8.0, 7.0]);
-        assert_eq!(back.categories[1], Category { id: 2, name: "dog".into(), supercategory: None });
+        assert_eq!(
+            back.categories[1],
+            Category {
+                id: 2,
+                name: "dog".into(),
+                supercategory: None
+            }
+        );
     }
 
     #[test]
@@ -392,15 +460,28 @@ mod tests {
         let mut d = Dataset::new(&["x"]);
         let img = d.add_image("a.png", 12, 9);
         let o = PolygonOptions::default();
-        d.add_annotation(img, 1, &ring_mask(), SegmentationKind::Auto, &o).unwrap();
+        d.add_annotation(img, 1, &ring_mask(), SegmentationKind::Auto, &o)
+            .unwrap();
         let solid = Mask::from_fn(12, 9, |x, y| (2..10).contains(&x) && (1..8).contains(&y));
-        d.add_annotation(img, 1, &solid, SegmentationKind::Auto, &o).unwrap();
-        assert!(matches!(d.annotations[0].segmentation, Segmentation::Rle { .. }));
-        let Segmentation::Polygons(p) = &d.annotations[1].segmentation else { panic!() };
+        d.add_annotation(img, 1, &solid, SegmentationKind::Auto, &o)
+            .unwrap();
+        assert!(matches!(
+            d.annotations[0].segmentation,
+            Segmentation::Rle { .. }
+        ));
+        let Segmentation::Polygons(p) = &d.annotations[1].segmentation else {
+            panic!()
+        };
         assert!(p.iter().all(|p| p.len() >= 6 && p.len() % 2 == 0));
         assert_eq!(d.annotation_mask(&d.annotations[1]).unwrap(), solid);
-        assert!(d.add_annotation(img, 1, &Mask::new(12, 9), SegmentationKind::Rle, &o).is_err());
-        assert!(d.add_annotation(img, 7, &solid, SegmentationKind::Rle, &o).is_err());
+        assert!(
+            d.add_annotation(img, 1, &Mask::new(12, 9), SegmentationKind::Rle, &o)
+                .is_err()
+        );
+        assert!(
+            d.add_annotation(img, 7, &solid, SegmentationKind::Rle, &o)
+                .is_err()
+        );
     }
 
     #[test]
@@ -425,20 +506,42 @@ mod tests {
         let m = ring_mask();
         let mut a = Dataset::new(&["cat"]);
         let ia = a.add_image("a.png", 12, 9);
-        a.add_annotation(ia, 1, &m, SegmentationKind::Rle, &o).unwrap();
+        a.add_annotation(ia, 1, &m, SegmentationKind::Rle, &o)
+            .unwrap();
         let mut b = Dataset::new(&["dog", "cat"]);
         let ib1 = b.add_image("b.png", 12, 9);
         let ib2 = b.add_image("a.png", 12, 9);
-        b.add_annotation(ib1, 1, &m, SegmentationKind::Rle, &o).unwrap();
-        b.add_annotation(ib2, 2, &m, SegmentationKind::Rle, &o).unwrap();
+        b.add_annotation(ib1, 1, &m, SegmentationKind::Rle, &o)
+            .unwrap();
+        b.add_annotation(ib2, 2, &m, SegmentationKind::Rle, &o)
+            .unwrap();
         let merged = Dataset::merge(&[a, b]).unwrap();
         assert_eq!(merged.images.len(), 2);
-        assert_eq!(merged.categories.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["cat", "dog"]);
+        assert_eq!(
+            merged
+                .categories
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect::<Vec<_>>(),
+            ["cat", "dog"]
+        );
         let ids: Vec<u64> = merged.annotations.iter().map(|a| a.id).collect();
         assert_eq!(ids, [1, 2, 3]);
         // b's "a.png" is a's image 1; b's "cat" (id 2 there) is category 1 here.
-        assert_eq!((merged.annotations[2].image_id, merged.annotations[2].category_id), (1, 1));
-        assert_eq!((merged.annotations[1].image_id, merged.annotations[1].category_id), (2, 2));
+        assert_eq!(
+            (
+                merged.annotations[2].image_id,
+                merged.annotations[2].category_id
+            ),
+            (1, 1)
+        );
+        assert_eq!(
+            (
+                merged.annotations[1].image_id,
+                merged.annotations[1].category_id
+            ),
+            (2, 2)
+        );
         let mut c = Dataset::new(&["cat"]);
         c.add_image("a.png", 5, 5);
         assert!(Dataset::merge(&[merged, c]).is_err());

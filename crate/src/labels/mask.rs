@@ -14,14 +14,24 @@ pub struct Mask {
 
 impl std::fmt::Debug for Mask {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Mask({}×{}, area {})", self.width, self.height, self.area())
+        write!(
+            f,
+            "Mask({}×{}, area {})",
+            self.width,
+            self.height,
+            self.area()
+        )
     }
 }
 
 impl Mask {
     /// An empty (all background) mask.
     pub fn new(width: u32, height: u32) -> Mask {
-        Mask { width, height, data: vec![0; width as usize * height as usize] }
+        Mask {
+            width,
+            height,
+            data: vec![0; width as usize * height as usize],
+        }
     }
 
     /// A mask from row-major bytes; any non-zero byte is foreground.
@@ -36,7 +46,11 @@ impl Mask {
         for v in &mut data {
             *v = (*v != 0) as u8;
         }
-        Ok(Mask { width, height, data })
+        Ok(Mask {
+            width,
+            height,
+            data,
+        })
     }
 
     /// A mask whose pixel `(x, y)` is `f(x, y)`.
@@ -47,7 +61,11 @@ impl Mask {
                 data.push(f(x, y) as u8);
             }
         }
-        Mask { width, height, data }
+        Mask {
+            width,
+            height,
+            data,
+        }
     }
 
     /// Foreground where `values[i] > threshold` (e.g. probabilities), row-major.
@@ -60,7 +78,11 @@ impl Mask {
             )));
         }
         let data = values.iter().map(|&v| (v > threshold) as u8).collect();
-        Ok(Mask { width, height, data })
+        Ok(Mask {
+            width,
+            height,
+            data,
+        })
     }
 
     pub fn width(&self) -> u32 {
@@ -107,7 +129,9 @@ impl Mask {
         let w = self.width as usize;
         let (mut x0, mut y0, mut x1, mut y1) = (usize::MAX, usize::MAX, 0, 0);
         for (y, row) in self.data.chunks(w.max(1)).enumerate() {
-            let Some(first) = row.iter().position(|&v| v != 0) else { continue };
+            let Some(first) = row.iter().position(|&v| v != 0) else {
+                continue;
+            };
             let last = row.iter().rposition(|&v| v != 0).unwrap();
             if y0 == usize::MAX {
                 y0 = y;
@@ -119,7 +143,12 @@ impl Mask {
         if y0 == usize::MAX {
             return [0, 0, 0, 0];
         }
-        [x0 as u32, y0 as u32, (x1 - x0 + 1) as u32, (y1 - y0 + 1) as u32]
+        [
+            x0 as u32,
+            y0 as u32,
+            (x1 - x0 + 1) as u32,
+            (y1 - y0 + 1) as u32,
+        ]
     }
 
     fn check_same_size(&self, other: &Mask) -> Result<()> {
@@ -135,21 +164,30 @@ impl Mask {
     /// Adds `other`'s foreground to this mask (a Shift-click merge).
     pub fn union_with(&mut self, other: &Mask) -> Result<()> {
         self.check_same_size(other)?;
-        self.data.iter_mut().zip(&other.data).for_each(|(a, &b)| *a |= b);
+        self.data
+            .iter_mut()
+            .zip(&other.data)
+            .for_each(|(a, &b)| *a |= b);
         Ok(())
     }
 
     /// Removes `other`'s foreground from this mask (an Alt-click erase).
     pub fn subtract_with(&mut self, other: &Mask) -> Result<()> {
         self.check_same_size(other)?;
-        self.data.iter_mut().zip(&other.data).for_each(|(a, &b)| *a &= !b & 1);
+        self.data
+            .iter_mut()
+            .zip(&other.data)
+            .for_each(|(a, &b)| *a &= !b & 1);
         Ok(())
     }
 
     /// Keeps only the foreground also in `other`.
     pub fn intersect_with(&mut self, other: &Mask) -> Result<()> {
         self.check_same_size(other)?;
-        self.data.iter_mut().zip(&other.data).for_each(|(a, &b)| *a &= b);
+        self.data
+            .iter_mut()
+            .zip(&other.data)
+            .for_each(|(a, &b)| *a &= b);
         Ok(())
     }
 
@@ -173,7 +211,11 @@ impl Mask {
             inter += (a & b) as u64;
             union += (a | b) as u64;
         }
-        Ok(if union == 0 { 1.0 } else { inter as f64 / union as f64 })
+        Ok(if union == 0 {
+            1.0
+        } else {
+            inter as f64 / union as f64
+        })
     }
 
     /// The pixels in column-major order (`index = x · height + y`), as COCO's RLE counts them.
@@ -188,7 +230,29 @@ impl Mask {
         }
         let mut t = transpose(data, height as usize, width as usize);
         t.iter_mut().for_each(|v| *v = (*v != 0) as u8);
-        Ok(Mask { width, height, data: t })
+        Ok(Mask {
+            width,
+            height,
+            data: t,
+        })
+    }
+
+    /// The `w × h` window at `(x, y)` (which must lie inside the mask).
+    pub fn crop(&self, x: u32, y: u32, w: u32, h: u32) -> Mask {
+        assert!(
+            x + w <= self.width && y + h <= self.height,
+            "crop outside the mask"
+        );
+        let mut data = Vec::with_capacity(w as usize * h as usize);
+        for row in y..y + h {
+            let start = row as usize * self.width as usize + x as usize;
+            data.extend_from_slice(&self.data[start..start + w as usize]);
+        }
+        Mask {
+            width: w,
+            height: h,
+            data,
+        }
     }
 
     /// The 8-connected components of the foreground.
@@ -269,7 +333,10 @@ impl Components {
             i
         }
         for y in 1..h {
-            let (prev, cur) = (row_first[y - 1]..row_first[y], row_first[y]..row_first[y + 1]);
+            let (prev, cur) = (
+                row_first[y - 1]..row_first[y],
+                row_first[y]..row_first[y + 1],
+            );
             let mut j = prev.start;
             for i in cur {
                 let (_, s, e) = runs[i];
@@ -295,7 +362,7 @@ impl Components {
         let mut areas: Vec<u64> = Vec::new();
         let mut bboxes: Vec<[u32; 4]> = Vec::new(); // x0, y0, x1, y1 (inclusive) while building
         let mut labels = vec![0u32; w * h];
-        for i in 0..runs.len() {
+        for (i, &(y, s, e)) in runs.iter().enumerate() {
             let root = find(&mut parent, i as u32) as usize;
             if label_of_root[root] == 0 {
                 areas.push(0);
@@ -303,7 +370,6 @@ impl Components {
                 label_of_root[root] = areas.len() as u32;
             }
             let l = label_of_root[root];
-            let (y, s, e) = runs[i];
             labels[y as usize * w + s as usize..y as usize * w + e as usize].fill(l);
             areas[l as usize - 1] += (e - s) as u64;
             let b = &mut bboxes[l as usize - 1];
@@ -312,7 +378,13 @@ impl Components {
         for b in &mut bboxes {
             *b = [b[0], b[1], b[2] - b[0] + 1, b[3] - b[1] + 1];
         }
-        Components { width: mask.width, height: mask.height, labels, areas, bboxes }
+        Components {
+            width: mask.width,
+            height: mask.height,
+            labels,
+            areas,
+            bboxes,
+        }
     }
 
     /// The number of components.
@@ -346,7 +418,33 @@ impl Components {
     /// The mask of component `label` (1-based).
     pub fn mask(&self, label: u32) -> Mask {
         let data = self.labels.iter().map(|&l| (l == label) as u8).collect();
-        Mask { width: self.width, height: self.height, data }
+        Mask {
+            width: self.width,
+            height: self.height,
+            data,
+        }
+    }
+
+    /// Component `label`'s mask cropped to its box, with the box: `(mask, [x, y, w, h])`.
+    pub fn cropped_mask(&self, label: u32) -> (Mask, [u32; 4]) {
+        let b = self.bboxes[label as usize - 1];
+        let mut data = Vec::with_capacity(b[2] as usize * b[3] as usize);
+        for row in b[1]..b[1] + b[3] {
+            let start = row as usize * self.width as usize + b[0] as usize;
+            data.extend(
+                self.labels[start..start + b[2] as usize]
+                    .iter()
+                    .map(|&l| (l == label) as u8),
+            );
+        }
+        (
+            Mask {
+                width: b[2],
+                height: b[3],
+                data,
+            },
+            b,
+        )
     }
 
     /// Drops the components smaller than `min_area` pixels and renumbers the rest 1..=n, keeping
@@ -435,7 +533,10 @@ mod tests {
         let c = m.components();
         assert_eq!(c.count(), 4);
         assert_eq!(c.areas(), &[2, 4, 3, 1]);
-        assert_eq!(c.bboxes(), &[[0, 0, 2, 2], [3, 0, 2, 3], [0, 3, 2, 2], [3, 4, 1, 1]]);
+        assert_eq!(
+            c.bboxes(),
+            &[[0, 0, 2, 2], [3, 0, 2, 3], [0, 3, 2, 2], [3, 4, 1, 1]]
+        );
         // The diagonal touch joins (0,0) and (1,1); a U shape merges late.
         let u = parse(&["#.#", "#.#", "###"]);
         assert_eq!(u.components().count(), 1);
@@ -444,8 +545,15 @@ mod tests {
         let f = c.filter_min_area(2);
         assert_eq!(f.count(), 3);
         assert_eq!(f.areas(), &[2, 4, 3]);
-        assert_eq!(f.mask(3), parse(&[".....", ".....", ".....", "##...", "#...."]));
+        assert_eq!(
+            f.mask(3),
+            parse(&[".....", ".....", ".....", "##...", "#...."])
+        );
         assert_eq!(m.instances(3).len(), 2);
+        let (crop, b) = f.cropped_mask(2);
+        assert_eq!(b, [3, 0, 2, 3]);
+        assert_eq!(crop, parse(&["##", ".#", ".#"]));
+        assert_eq!(f.mask(2).crop(3, 0, 2, 3), crop);
     }
 
     #[test]
@@ -462,6 +570,9 @@ mod tests {
     fn column_major_round_trip() {
         let m = parse(&["#..", ".##"]);
         assert_eq!(m.to_column_major(), vec![1, 0, 0, 1, 0, 1]);
-        assert_eq!(Mask::from_column_major(3, 2, &m.to_column_major()).unwrap(), m);
+        assert_eq!(
+            Mask::from_column_major(3, 2, &m.to_column_major()).unwrap(),
+            m
+        );
     }
 }

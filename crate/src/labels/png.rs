@@ -12,7 +12,10 @@ use super::{Result, error};
 
 fn check_len(width: u32, height: u32, len: usize) -> Result<()> {
     if len != width as usize * height as usize {
-        return Err(error(format!("a {width}×{height} PNG needs {} pixels, got {len}", width as usize * height as usize)));
+        return Err(error(format!(
+            "a {width}×{height} PNG needs {} pixels, got {len}",
+            width as usize * height as usize
+        )));
     }
     Ok(())
 }
@@ -48,9 +51,17 @@ pub fn class_png(width: u32, height: u32, classes: &[u8]) -> Result<Vec<u8>> {
 pub fn instance_png(width: u32, height: u32, ids: &[u32]) -> Result<Vec<u8>> {
     let max = ids.iter().copied().max().unwrap_or(0);
     if max <= 255 {
-        gray8(width, height, &ids.iter().map(|&v| v as u8).collect::<Vec<_>>())
+        gray8(
+            width,
+            height,
+            &ids.iter().map(|&v| v as u8).collect::<Vec<_>>(),
+        )
     } else if max <= 65535 {
-        gray16(width, height, &ids.iter().map(|&v| v as u16).collect::<Vec<_>>())
+        gray16(
+            width,
+            height,
+            &ids.iter().map(|&v| v as u16).collect::<Vec<_>>(),
+        )
     } else {
         Err(error(format!("{max} instances do not fit a 16-bit PNG")))
     }
@@ -95,17 +106,31 @@ pub fn labelmap_txt<S: AsRef<str>>(names: &[S]) -> String {
     let all = std::iter::once("background").chain(names.iter().map(|n| n.as_ref()));
     for (i, name) in all.enumerate() {
         let [r, g, b] = voc_color(i);
-        s.push_str(&format!("{}:{r},{g},{b}::\n", name.replace([':', '\n'], "_")));
+        s.push_str(&format!(
+            "{}:{r},{g},{b}::\n",
+            name.replace([':', '\n'], "_")
+        ));
     }
     s
 }
 
 /// The two PNGs of one image in CVAT's layout, as (path, bytes).
-pub fn cvat_files(stem: &str, width: u32, height: u32, objects: &[(u8, &Mask)]) -> Result<Vec<(String, Vec<u8>)>> {
+pub fn cvat_files(
+    stem: &str,
+    width: u32,
+    height: u32,
+    objects: &[(u8, &Mask)],
+) -> Result<Vec<(String, Vec<u8>)>> {
     let (classes, ids) = paint(width, height, objects)?;
     Ok(vec![
-        (format!("SegmentationClass/{stem}.png"), class_png(width, height, &classes)?),
-        (format!("SegmentationObject/{stem}.png"), instance_png(width, height, &ids)?),
+        (
+            format!("SegmentationClass/{stem}.png"),
+            class_png(width, height, &classes)?,
+        ),
+        (
+            format!("SegmentationObject/{stem}.png"),
+            instance_png(width, height, &ids)?,
+        ),
     ])
 }
 
@@ -126,9 +151,17 @@ mod tests {
         let ids: Vec<u32> = vec![0, 1, 255, 256, 1000, 65535];
         let img = decode(&instance_png(3, 2, &ids).unwrap());
         assert_eq!(img.color(), image::ColorType::L16);
-        let back: Vec<u32> = img.into_luma16().into_raw().into_iter().map(u32::from).collect();
+        let back: Vec<u32> = img
+            .into_luma16()
+            .into_raw()
+            .into_iter()
+            .map(u32::from)
+            .collect();
         assert_eq!(back, ids);
-        assert_eq!(decode(&instance_png(3, 2, &[0, 1, 2, 3, 4, 255]).unwrap()).color(), image::ColorType::L8);
+        assert_eq!(
+            decode(&instance_png(3, 2, &[0, 1, 2, 3, 4, 255]).unwrap()).color(),
+            image::ColorType::L8
+        );
         assert!(instance_png(1, 1, &[70000]).is_err());
         assert!(gray8(2, 2, &[0; 3]).is_err());
     }

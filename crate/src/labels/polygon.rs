@@ -48,8 +48,29 @@ pub struct Ring {
     pub parent: Option<usize>,
 }
 
-/// Every border of the mask, outer and hole, on the pixel edges and simplified.
+/// Every border of the mask, outer and hole, on the pixel edges and simplified. (Traced inside
+/// the foreground's box, so a small object on a large image costs little.)
 pub fn rings(mask: &Mask, options: &PolygonOptions) -> Vec<Ring> {
+    if mask.is_empty() {
+        return Vec::new();
+    }
+    let [bx, by, bw, bh] = mask.bbox();
+    let crop = mask.crop(bx, by, bw, bh);
+    rings_at(
+        &crop,
+        [bx as f64, by as f64],
+        [mask.width() as f64, mask.height() as f64],
+        options,
+    )
+}
+
+/// The borders of `mask` placed at `origin` on an image of `size` (clamped to it).
+pub(crate) fn rings_at(
+    mask: &Mask,
+    origin: [f64; 2],
+    size: [f64; 2],
+    options: &PolygonOptions,
+) -> Vec<Ring> {
     let (w, h) = (mask.width(), mask.height());
     if w == 0 || h == 0 {
         return Vec::new();
@@ -69,17 +90,31 @@ pub fn rings(mask: &Mask, options: &PolygonOptions) -> Vec<Ring> {
         .map(|c| {
             let hole = c.border_type == BorderType::Hole;
             // Padded pixel (px, py) is mask pixel (px − 1, py − 1), centred at (px − 0.5, py − 0.5).
-            let centres: Vec<[f64; 2]> =
-                c.points.iter().map(|p| [p.x as f64 - 0.5, p.y as f64 - 0.5]).collect();
+            let centres: Vec<[f64; 2]> = c
+                .points
+                .iter()
+                .map(|p| [p.x as f64 - 0.5 + origin[0], p.y as f64 - 0.5 + origin[1]])
+                .collect();
             let mut ring = offset_ring(&centres, hole, 0.5);
             for p in &mut ring {
-                p[0] = p[0].clamp(0.0, w as f64);
-                p[1] = p[1].clamp(0.0, h as f64);
+                p[0] = p[0].clamp(0.0, size[0]);
+                p[1] = p[1].clamp(0.0, size[1]);
             }
             let simplified = simplify_closed(&ring, options.tolerance);
-            let points = if simplified.len() >= 3 { simplified } else { ring };
-            let points = points.into_iter().map(|[x, y]| [round2(x), round2(y)]).collect();
-            Ring { points, hole, parent: c.parent }
+            let points = if simplified.len() >= 3 {
+                simplified
+            } else {
+                ring
+            };
+            let points = points
+                .into_iter()
+                .map(|[x, y]| [round2(x), round2(y)])
+                .collect();
+            Ring {
+                points,
+                hole,
+                parent: c.parent,
+            }
         })
         .collect()
 }
@@ -87,7 +122,10 @@ pub fn rings(mask: &Mask, options: &PolygonOptions) -> Vec<Ring> {
 /// The polygons COCO and YOLO can hold: the outer borders, holes filled (see the module docs),
 /// each with at least 3 points.
 pub fn mask_to_polygons(mask: &Mask, options: &PolygonOptions) -> Vec<Polygon> {
-    let all = rings(mask, options);
+    outer_polygons(rings(mask, options))
+}
+
+pub(crate) fn outer_polygons(all: Vec<Ring>) -> Vec<Polygon> {
     (0..all.len())
         .filter(|&i| !all[i].hole && all[i].parent.is_none())
         .map(|i| all[i].points.clone())
@@ -129,7 +167,10 @@ pub fn has_holes(mask: &Mask) -> bool {
             visit(i + pw);
         }
     }
-    inv.as_bytes().iter().zip(&seen).any(|(&b, &s)| b != 0 && !s)
+    inv.as_bytes()
+        .iter()
+        .zip(&seen)
+        .any(|(&b, &s)| b != 0 && !s)
 }
 
 fn round2(v: f64) -> f64 {
@@ -163,7 +204,12 @@ fn offset_ring(points: &[[f64; 2]], hole: bool, d: f64) -> Vec<[f64; 2]> {
     }
     if p.len() == 1 {
         let [x, y] = p[0];
-        return vec![[x - d, y - d], [x + d, y - d], [x + d, y + d], [x - d, y + d]];
+        return vec![
+            [x - d, y - d],
+            [x + d, y - d],
+            [x + d, y + d],
+            [x - d, y + d],
+        ];
     }
     let area = signed_area2(&p);
     // The outward normal of a direction t is (ty, −tx) when the interior is on the left.
@@ -266,7 +312,9 @@ pub fn fr_poly(xy: &[f64], height: u32, width: u32) -> Rle {
     }
     let scale = 5.0f64;
     let mut x: Vec<i32> = (0..k).map(|j| (scale * xy[2 * j] + 0.5) as i32).collect();
-    let mut y: Vec<i32> = (0..k).map(|j| (scale * xy[2 * j + 1] + 0.5) as i32).collect();
+    let mut y: Vec<i32> = (0..k)
+        .map(|j| (scale * xy[2 * j + 1] + 0.5) as i32)
+        .collect();
     x.push(x[0]);
     y.push(y[0]);
     let mut u: Vec<i32> = Vec::new();
@@ -280,7 +328,11 @@ pub fn fr_poly(xy: &[f64], height: u32, width: u32) -> Rle {
             std::mem::swap(&mut xs, &mut xe);
             std::mem::swap(&mut ys, &mut ye);
         }
-        let s = if dx >= dy { (ye - ys) as f64 / dx as f64 } else { (xe - xs) as f64 / dy as f64 };
+        let s = if dx >= dy {
+            (ye - ys) as f64 / dx as f64
+        } else {
+            (xe - xs) as f64 / dy as f64
+        };
         if dx >= dy {
             for d in 0..=dx {
                 let t = if flip { dx - d } else { d };
@@ -345,7 +397,8 @@ pub fn fr_poly(xy: &[f64], height: u32, width: u32) -> Rle {
 pub fn rasterize(polygons: &[Polygon], width: u32, height: u32) -> Mask {
     let mut mask = Mask::new(width, height);
     for p in polygons {
-        mask.union_with(&fr_poly(&flatten(p), height, width).decode()).expect("same size");
+        mask.union_with(&fr_poly(&flatten(p), height, width).decode())
+            .expect("same size");
     }
     mask
 }
@@ -415,7 +468,7 @@ mod tests {
         assert_eq!(rasterize(&polys, 5, 5), Mask::from_fn(5, 5, |_, _| true));
         // The hole ring, rasterised, is the hole (plus the island it encloses).
         let hole = r.iter().find(|r| r.hole).unwrap();
-        let back = rasterize(&[hole.points.clone()], 5, 5);
+        let back = rasterize(std::slice::from_ref(&hole.points), 5, 5);
         assert_eq!(back, parse(&[".....", ".###.", ".###.", ".###.", "....."]));
     }
 

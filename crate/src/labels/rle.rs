@@ -17,7 +17,11 @@ pub struct Rle {
 impl Rle {
     /// Built by this crate's encoders, whose counts are already valid.
     pub(crate) fn from_parts(height: u32, width: u32, counts: Vec<u32>) -> Rle {
-        Rle { height, width, counts }
+        Rle {
+            height,
+            width,
+            counts,
+        }
     }
 
     /// An RLE from counts read from a file. The counts may stop short of the last pixel (the
@@ -40,12 +44,20 @@ impl Rle {
         if counts.is_empty() {
             counts.push(0);
         }
-        Ok(Rle { height, width, counts })
+        Ok(Rle {
+            height,
+            width,
+            counts,
+        })
     }
 
     /// The RLE of an empty mask.
     pub fn empty(height: u32, width: u32) -> Rle {
-        Rle { height, width, counts: vec![height * width] }
+        Rle {
+            height,
+            width,
+            counts: vec![height * width],
+        }
     }
 
     /// Encodes a mask (pycocotools' `encode` of the same mask as a Fortran-order array).
@@ -63,7 +75,11 @@ impl Rle {
             run += 1;
         }
         counts.push(run);
-        Rle { height: mask.height(), width: mask.width(), counts }
+        Rle {
+            height: mask.height(),
+            width: mask.width(),
+            counts,
+        }
     }
 
     /// Decodes to a mask.
@@ -83,7 +99,12 @@ impl Rle {
 
     /// The number of foreground pixels (pycocotools' `area`).
     pub fn area(&self) -> u64 {
-        self.counts.iter().skip(1).step_by(2).map(|&c| c as u64).sum()
+        self.counts
+            .iter()
+            .skip(1)
+            .step_by(2)
+            .map(|&c| c as u64)
+            .sum()
     }
 
     /// The box `[x, y, w, h]` straight from the runs, as pycocotools' `toBbox` (`[0, 0, 0, 0]`
@@ -120,7 +141,12 @@ impl Rle {
         if !any {
             return [0, 0, 0, 0];
         }
-        [xs as u32, ys as u32, (xe - xs + 1) as u32, (ye - ys + 1) as u32]
+        [
+            xs as u32,
+            ys as u32,
+            (xe - xs + 1) as u32,
+            (ye - ys + 1) as u32,
+        ]
     }
 
     /// pycocotools' `rleToString`: the differences `counts[i] − counts[i − 2]` for `i > 2` (the
@@ -162,7 +188,10 @@ impl Rle {
                     return Err(error("invalid RLE string: it ends inside a number"));
                 };
                 if !(48..48 + 64).contains(&b) || k > 12 {
-                    return Err(error(format!("invalid RLE string: unexpected character {:?}", b as char)));
+                    return Err(error(format!(
+                        "invalid RLE string: unexpected character {:?}",
+                        b as char
+                    )));
                 }
                 let c = (b - 48) as i64;
                 x |= (c & 0x1f) << (5 * k);
@@ -191,6 +220,9 @@ impl Rle {
         let Some(first) = rles.first() else {
             return Err(error("nothing to merge"));
         };
+        if rles.len() == 1 {
+            return Ok(first.clone());
+        }
         let mut m = first.decode();
         for r in &rles[1..] {
             m.union_with(&r.decode())?;

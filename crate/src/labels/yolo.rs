@@ -48,7 +48,12 @@ pub fn merge_parts(parts: &[Polygon]) -> Polygon {
     walk(parts[0], links[0].0, parts[0].len(), &mut out);
     for i in 1..n - 1 {
         let p = parts[i];
-        walk(p, links[i - 1].1, forward(p.len(), links[i - 1].1, links[i].0), &mut out);
+        walk(
+            p,
+            links[i - 1].1,
+            forward(p.len(), links[i - 1].1, links[i].0),
+            &mut out,
+        );
     }
     let last = parts[n - 1];
     walk(last, links[n - 2].1, last.len(), &mut out);
@@ -57,7 +62,11 @@ pub fn merge_parts(parts: &[Polygon]) -> Polygon {
     for i in (1..n - 1).rev() {
         let p = parts[i];
         let (entry, exit) = (links[i - 1].1, links[i].0);
-        let steps = if entry == exit { p.len() } else { forward(p.len(), exit, entry) };
+        let steps = if entry == exit {
+            p.len()
+        } else {
+            forward(p.len(), exit, entry)
+        };
         walk(p, exit, steps, &mut out);
     }
     // Parts that touch make repeated points: drop them, and a repeated closing point.
@@ -86,7 +95,11 @@ pub fn line(class: u32, polygon: &Polygon, width: u32, height: u32) -> Option<St
 fn fmt6(v: f64) -> String {
     let s = format!("{v:.6}");
     let s = s.trim_end_matches('0').trim_end_matches('.');
-    if s.is_empty() || s == "-" { "0".into() } else { s.to_string() }
+    if s.is_empty() || s == "-" {
+        "0".into()
+    } else {
+        s.to_string()
+    }
 }
 
 /// The label line of one object's mask: its outer borders, bridged into one polygon. `None`
@@ -102,14 +115,26 @@ pub fn parse_line(text: &str, width: u32, height: u32) -> Result<(u32, Polygon)>
     let class = it
         .next()
         .and_then(|c| c.parse::<u32>().ok())
-        .ok_or_else(|| error(format!("a YOLO line must start with a class index: {text:?}")))?;
+        .ok_or_else(|| {
+            error(format!(
+                "a YOLO line must start with a class index: {text:?}"
+            ))
+        })?;
     let values: Vec<f64> = it
-        .map(|v| v.parse::<f64>().map_err(|_| error(format!("not a number in a YOLO line: {v:?}"))))
+        .map(|v| {
+            v.parse::<f64>()
+                .map_err(|_| error(format!("not a number in a YOLO line: {v:?}")))
+        })
         .collect::<Result<_>>()?;
-    if values.len() % 2 != 0 || values.len() < 6 {
-        return Err(error(format!("a YOLO segment needs at least 3 x y pairs: {text:?}")));
+    if !values.len().is_multiple_of(2) || values.len() < 6 {
+        return Err(error(format!(
+            "a YOLO segment needs at least 3 x y pairs: {text:?}"
+        )));
     }
-    let poly = values.chunks(2).map(|c| [c[0] * width as f64, c[1] * height as f64]).collect();
+    let poly = values
+        .chunks(2)
+        .map(|c| [c[0] * width as f64, c[1] * height as f64])
+        .collect();
     Ok((class, poly))
 }
 
@@ -117,7 +142,12 @@ pub fn parse_line(text: &str, width: u32, height: u32) -> Result<(u32, Polygon)>
 /// (index from 0) as JSON strings, which YAML reads as double-quoted scalars.
 pub fn data_yaml<S: AsRef<str>>(names: &[S], path: &str, train: &str, val: &str) -> String {
     let q = |s: &str| serde_json::to_string(s).expect("strings serialise");
-    let mut y = format!("path: {}\ntrain: {}\nval: {}\nnames:\n", q(path), q(train), q(val));
+    let mut y = format!(
+        "path: {}\ntrain: {}\nval: {}\nnames:\n",
+        q(path),
+        q(train),
+        q(val)
+    );
     for (i, n) in names.iter().enumerate() {
         y.push_str(&format!("  {i}: {}\n", q(n.as_ref())));
     }
@@ -155,8 +185,11 @@ mod tests {
         let parts = polygon::mask_to_polygons(&m, &PolygonOptions { tolerance: 0.0 });
         assert_eq!(parts.len(), 3);
         let ring = merge_parts(&parts);
-        assert_eq!(ring.len(), parts.iter().map(|p| p.len()).sum::<usize>() + 2 * 2);
-        assert_eq!(polygon::rasterize(&[ring.clone()], 20, 10), m);
+        assert_eq!(
+            ring.len(),
+            parts.iter().map(|p| p.len()).sum::<usize>() + 2 * 2
+        );
+        assert_eq!(polygon::rasterize(std::slice::from_ref(&ring), 20, 10), m);
         let l = line(3, &ring, 20, 10).unwrap();
         assert_eq!(l.split(' ').count(), 1 + 2 * ring.len());
     }
