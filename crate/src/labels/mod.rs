@@ -19,6 +19,8 @@ pub use polygon::{Polygon, PolygonOptions, Ring};
 pub use rle::Rle;
 
 /// Every error of this module is made here, so a change to [`crate::Error`] is a one-line change.
+/// (`Io`: the errors are about label files and data read or written, and every message says what
+/// is wrong for the person using the tool.)
 pub(crate) fn error(message: impl Into<String>) -> crate::Error {
     crate::Error::Io(message.into())
 }

@@ -109,6 +109,26 @@ pub fn mask_line(class: u32, mask: &Mask, options: &PolygonOptions) -> Option<St
     line(class, &merge_parts(&parts), mask.width(), mask.height())
 }
 
+/// One line per instance: each 8-connected component of `mask` with at least `min_area` pixels
+/// (traced on its own box, holes filled), in raster order.
+pub fn instance_lines(
+    class: u32,
+    mask: &Mask,
+    min_area: u64,
+    options: &PolygonOptions,
+) -> Vec<String> {
+    let components = mask.components().filter_min_area(min_area);
+    let size = [mask.width() as f64, mask.height() as f64];
+    (1..=components.count())
+        .filter_map(|l| {
+            let (crop, b) = components.cropped_mask(l);
+            let rings = polygon::rings_at(&crop, [b[0] as f64, b[1] as f64], size, options);
+            let parts = polygon::outer_polygons(rings);
+            line(class, &merge_parts(&parts), mask.width(), mask.height())
+        })
+        .collect()
+}
+
 /// Reads one label line back: the class and the polygon in pixel coordinates.
 pub fn parse_line(text: &str, width: u32, height: u32) -> Result<(u32, Polygon)> {
     let mut it = text.split_whitespace();
@@ -173,6 +193,18 @@ mod tests {
         }
         assert!(mask_line(0, &Mask::new(4, 4), &PolygonOptions::default()).is_none());
         assert!(parse_line("0 0.1 0.2 0.3 0.4", 10, 10).is_err());
+        let two = Mask::from_fn(10, 5, |x, y| (x < 2 || x > 6) && y < 3);
+        let lines = instance_lines(4, &two, 1, &PolygonOptions::default());
+        assert_eq!(lines.len(), 2);
+        let (_, left) = parse_line(&lines[0], 10, 5).unwrap();
+        assert_eq!(
+            polygon::rasterize(&[left], 10, 5),
+            Mask::from_fn(10, 5, |x, y| x < 2 && y < 3)
+        );
+        assert_eq!(
+            instance_lines(4, &two, 7, &PolygonOptions::default()).len(),
+            1
+        );
     }
 
     #[test]
