@@ -15,6 +15,7 @@ export const ERROR_KINDS = Object.freeze([
   'backend', // the backend cannot start: no WebGPU adapter or device (`auto` then uses the CPU)
   'device', // the GPU failed during compute
   'io', // reading or writing failed
+  'annotations', // a labelling file (COCO, RLE, polygons, YOLO) or mask is invalid
   // Added by the worker and the API:
   'crashed', // the wasm module trapped, or the worker died: it is restarted
   'download', // a model file cannot be fetched (HTTP error, offline and not cached, incomplete)

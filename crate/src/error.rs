@@ -26,11 +26,14 @@ pub enum ErrorKind {
     Device,
     /// Reading or writing a file (native only).
     Io,
+    /// A labelling file or mask is invalid: COCO JSON, RLE counts, polygons, YOLO lines, or masks
+    /// of different sizes combined.
+    Annotations,
 }
 
 impl ErrorKind {
     /// Every kind, in declaration order.
-    pub const ALL: [ErrorKind; 10] = [
+    pub const ALL: [ErrorKind; 11] = [
         Self::Config,
         Self::Weights,
         Self::Tokenizer,
@@ -41,10 +44,11 @@ impl ErrorKind {
         Self::Backend,
         Self::Device,
         Self::Io,
+        Self::Annotations,
     ];
 
     /// The stable name: `"config"`, `"weights"`, `"tokenizer"`, `"image"`, `"unsupported-image"`,
-    /// `"prompt"`, `"usage"`, `"backend"`, `"device"` or `"io"`.
+    /// `"prompt"`, `"usage"`, `"backend"`, `"device"`, `"io"` or `"annotations"`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Config => "config",
@@ -57,6 +61,7 @@ impl ErrorKind {
             Self::Backend => "backend",
             Self::Device => "device",
             Self::Io => "io",
+            Self::Annotations => "annotations",
         }
     }
 }
@@ -102,6 +107,7 @@ impl Error {
         backend => Backend,
         device => Device,
         io => Io,
+        annotations => Annotations,
     }
 
     pub fn kind(&self) -> ErrorKind {
@@ -135,7 +141,7 @@ mod tests {
         let names: Vec<&str> = ErrorKind::ALL.iter().map(|k| k.as_str()).collect();
         assert_eq!(
             names,
-            ["config", "weights", "tokenizer", "image", "unsupported-image", "prompt", "usage", "backend", "device", "io"]
+            ["config", "weights", "tokenizer", "image", "unsupported-image", "prompt", "usage", "backend", "device", "io", "annotations"]
         );
     }
 

@@ -5,6 +5,7 @@
 pub mod config;
 mod error;
 pub mod imaging;
+pub mod labels;
 pub mod model;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod model_dir;

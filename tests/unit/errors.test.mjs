@@ -10,7 +10,7 @@ test('the API exports the kinds and the error class', () => {
   assert.equal(API_KINDS, ERROR_KINDS);
   assert.equal(ApiError, SegmenterError);
   for (const kind of ['config', 'weights', 'tokenizer', 'image', 'unsupported-image', 'prompt', 'usage', 'backend',
-    'device', 'io', 'crashed', 'download', 'device-lost']) {
+    'device', 'io', 'annotations', 'crashed', 'download', 'device-lost']) {
     assert.ok(ERROR_KINDS.includes(kind), kind);
   }
   assert.ok(Object.isFrozen(ERROR_KINDS));
