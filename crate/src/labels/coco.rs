@@ -172,16 +172,8 @@ impl Dataset {
         self.annotations.iter().map(|a| a.id).max().unwrap_or(0) + 1
     }
 
-    /// Adds one object (`iscrowd: 0`); `area` and `bbox` describe the mask the annotation encodes
-    /// (for polygons, their rasterisation), so a reader gets them back. Returns the id.
-    pub fn add_annotation(
-        &mut self,
-        image_id: u64,
-        category_id: u64,
-        mask: &Mask,
-        kind: SegmentationKind,
-        options: &PolygonOptions,
-    ) -> Result<u64> {
+    /// Checks that `image_id` and `category_id` exist and that `mask` has the image's size.
+    fn check_target(&self, image_id: u64, category_id: u64, mask: &Mask) -> Result<()> {
         let image = self.image(image_id)?;
         if (image.width, image.height) != (mask.width(), mask.height()) {
             return Err(error(format!(
@@ -196,6 +188,20 @@ impl Dataset {
         if !self.categories.iter().any(|c| c.id == category_id) {
             return Err(error(format!("no category with id {category_id}")));
         }
+        Ok(())
+    }
+
+    /// Adds one object (`iscrowd: 0`); `area` and `bbox` describe the mask the annotation encodes
+    /// (for polygons, their rasterisation), so a reader gets them back. Returns the id.
+    pub fn add_annotation(
+        &mut self,
+        image_id: u64,
+        category_id: u64,
+        mask: &Mask,
+        kind: SegmentationKind,
+        options: &PolygonOptions,
+    ) -> Result<u64> {
+        self.check_target(image_id, category_id, mask)?;
         if mask.is_empty() {
             return Err(error("an empty mask is not an object"));
         }
@@ -249,20 +255,7 @@ impl Dataset {
         kind: SegmentationKind,
         options: &PolygonOptions,
     ) -> Result<Vec<u64>> {
-        let image = self.image(image_id)?;
-        if (image.width, image.height) != (mask.width(), mask.height()) {
-            return Err(error(format!(
-                "a {}×{} mask for the {}×{} image {}",
-                mask.width(),
-                mask.height(),
-                image.width,
-                image.height,
-                image.file_name
-            )));
-        }
-        if !self.categories.iter().any(|c| c.id == category_id) {
-            return Err(error(format!("no category with id {category_id}")));
-        }
+        self.check_target(image_id, category_id, mask)?;
         let components = mask.components().filter_min_area(min_area);
         if kind == SegmentationKind::Rle {
             return Ok(components

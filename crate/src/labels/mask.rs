@@ -503,10 +503,11 @@ impl Components {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn parse(rows: &[&str]) -> Mask {
+    /// A mask drawn as text rows, `#` on the object (for the module's tests).
+    pub(crate) fn parse(rows: &[&str]) -> Mask {
         let h = rows.len() as u32;
         let w = rows[0].len() as u32;
         Mask::from_fn(w, h, |x, y| rows[y as usize].as_bytes()[x as usize] == b'#')

@@ -406,12 +406,7 @@ pub fn rasterize(polygons: &[Polygon], width: u32, height: u32) -> Mask {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn parse(rows: &[&str]) -> Mask {
-        let h = rows.len() as u32;
-        let w = rows[0].len() as u32;
-        Mask::from_fn(w, h, |x, y| rows[y as usize].as_bytes()[x as usize] == b'#')
-    }
+    use crate::labels::mask::tests::parse;
 
     #[test]
     fn square_lands_on_pixel_edges_and_round_trips() {
