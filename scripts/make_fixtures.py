@@ -563,27 +563,25 @@ def reference_outputs(model, processor, case: dict, image_sizes: dict) -> tuple[
         out[f"visual_plain_logits.{img}.{pimg}"] = logits
         stats[f"visual_plain_logits.{img}.{pimg}"] = round(float((logits > 0).float().mean()), 4)
 
-    for vb in case["visual_box"]:
-        img, pimg = vb["query"], vb["prompt_image"]
-        prompt = engineered_prompt(pv[pimg], box_mask(vb["box"], *image_sizes[pimg]))
-        out[f"visual_box_pixels.{pimg}"] = prompt
+    def engineered_case(kind, img, pimg, object_mask):
+        """The engineered prompt of `object_mask` on `pimg`: its pixels, conditional, and logits on `img`."""
+        prompt = engineered_prompt(pv[pimg], object_mask)
+        out[f"visual_{kind}_pixels.{pimg}"] = prompt
         cond = model.get_conditional_embeddings(batch_size=1, conditional_pixel_values=prompt)
-        out[f"visual_box_conditional.{pimg}"] = cond
+        out[f"visual_{kind}_conditional.{pimg}"] = cond
         logits = model(pixel_values=pv[img], conditional_embeddings=cond).logits
-        out[f"visual_box_logits.{img}.{pimg}"] = logits
-        stats[f"visual_box_logits.{img}.{pimg}"] = round(float((logits > 0).float().mean()), 4)
+        out[f"visual_{kind}_logits.{img}.{pimg}"] = logits
+        stats[f"visual_{kind}_logits.{img}.{pimg}"] = round(float((logits > 0).float().mean()), 4)
+
+    for vb in case["visual_box"]:
+        pimg = vb["prompt_image"]
+        engineered_case("box", vb["query"], pimg, box_mask(vb["box"], *image_sizes[pimg]))
 
     for vm in case.get("visual_mask", []):
-        img, pimg = vm["query"], vm["prompt_image"]
+        pimg = vm["prompt_image"]
         mask = load_mask(vm["mask"])
         assert mask.shape == (image_sizes[pimg][1], image_sizes[pimg][0]), f"{vm['mask']} is not {pimg}'s size"
-        prompt = engineered_prompt(pv[pimg], mask_on_grid(mask))
-        out[f"visual_mask_pixels.{pimg}"] = prompt
-        cond = model.get_conditional_embeddings(batch_size=1, conditional_pixel_values=prompt)
-        out[f"visual_mask_conditional.{pimg}"] = cond
-        logits = model(pixel_values=pv[img], conditional_embeddings=cond).logits
-        out[f"visual_mask_logits.{img}.{pimg}"] = logits
-        stats[f"visual_mask_logits.{img}.{pimg}"] = round(float((logits > 0).float().mean()), 4)
+        engineered_case("mask", vm["query"], pimg, mask_on_grid(mask))
 
     for mx in case.get("mix", []):
         img, pimg = mx["query"], mx["prompt_image"]
