@@ -71,6 +71,26 @@ fn region_of(case: &serde_json::Value) -> Region {
     }
 }
 
+/// The engineered prompt of `region` on `prompt_image` (stem `prompt`): its pixels and its
+/// conditional against `visual_{kind}_pixels` / `visual_{kind}_conditional`.
+fn check_engineered(
+    checks: &mut Checks,
+    reference: &Reference,
+    segmenter: &Segmenter,
+    kind: &str,
+    prompt: &str,
+    prompt_image: &image::RgbImage,
+    region: &Region,
+) {
+    let size = segmenter.input_size();
+    let pixels = engineered_prompt(prompt_image, region, size).unwrap();
+    let name = format!("visual_{kind}_pixels.{prompt}");
+    checks.close(&name, &subsample(&pixels, size, size, reference.sample()), &reference.f32(&name).1);
+    let conditional = segmenter.embed_visual_prompt(prompt_image, Some(region)).unwrap();
+    let name = format!("visual_{kind}_conditional.{prompt}");
+    checks.close(&name, &read(conditional).1, &reference.f32(&name).1);
+}
+
 fn check_config(config: &str, device: Device) {
     check_dir(&fixtures().join(config), device);
 }
@@ -160,13 +180,7 @@ fn check_dir(dir: &std::path::Path, device: Device) {
         let actual = segmented(&reference, &segmenter, &load_image(&reference, query), &visual_only);
         let logits_name = format!("visual_box_logits.{query}.{prompt}");
         if lossless(prompt) {
-            let size = segmenter.input_size();
-            let pixels = engineered_prompt(&prompt_image, &region, size).unwrap();
-            let name = format!("visual_box_pixels.{prompt}");
-            checks.close(&name, &subsample(&pixels, size, size, reference.sample()), &reference.f32(&name).1);
-            let conditional = segmenter.embed_visual_prompt(&prompt_image, Some(&region)).unwrap();
-            let name = format!("visual_box_conditional.{prompt}");
-            checks.close(&name, &read(conditional).1, &reference.f32(&name).1);
+            check_engineered(&mut checks, &reference, &segmenter, "box", prompt, &prompt_image, &region);
             checks.close(&logits_name, &actual, &reference.f32(&logits_name).1);
         } else {
             checks.masks_agree(&logits_name, &actual, &reference.f32(&logits_name).1);
@@ -179,13 +193,7 @@ fn check_dir(dir: &std::path::Path, device: Device) {
         assert!(lossless(prompt), "mask prompts are on lossless images");
         let region = region_of(case);
         let prompt_image = Arc::new(load_image(&reference, prompt));
-        let size = segmenter.input_size();
-        let pixels = engineered_prompt(&prompt_image, &region, size).unwrap();
-        let name = format!("visual_mask_pixels.{prompt}");
-        checks.close(&name, &subsample(&pixels, size, size, reference.sample()), &reference.f32(&name).1);
-        let conditional = segmenter.embed_visual_prompt(&prompt_image, Some(&region)).unwrap();
-        let name = format!("visual_mask_conditional.{prompt}");
-        checks.close(&name, &read(conditional).1, &reference.f32(&name).1);
+        check_engineered(&mut checks, &reference, &segmenter, "mask", prompt, &prompt_image, &region);
         // On the query image itself the prompt image is the encoded one.
         let image = if query == prompt { PromptImage::Query } else { PromptImage::Other(prompt_image) };
         let visual_only = Prompts { visual: Some(VisualPrompt { image, region: Some(region) }), ..Prompts::default() };
