@@ -77,6 +77,21 @@ async function scaledBitmap(bitmap, width, height) {
   });
 }
 
+/** How many keyed images (see `Segmenter.encode`) the page side remembers the bytes of. */
+const KEYED_IMAGES = 8;
+
+// A one-byte-per-pixel mask resized by nearest neighbour (pixel centres).
+function resampleNearest(mask, width, height, toWidth, toHeight) {
+  const out = new Uint8Array(toWidth * toHeight);
+  for (let y = 0; y < toHeight; y++) {
+    const row = Math.min(height - 1, Math.floor(((y + 0.5) * height) / toHeight)) * width;
+    for (let x = 0; x < toWidth; x++) {
+      out[y * toWidth + x] = mask[row + Math.min(width - 1, Math.floor(((x + 0.5) * width) / toWidth))];
+    }
+  }
+  return out;
+}
+
 // What must hold for the arguments to cross to the worker; the model checks the rest.
 function checkedRequest({ prompts, visual, mix }) {
   const usage = (message) => new SegmenterError(message, { kind: 'usage' });
@@ -84,8 +99,12 @@ function checkedRequest({ prompts, visual, mix }) {
     throw usage('prompts must be an array of strings');
   }
   if (visual !== undefined && (typeof visual !== 'object' || visual === null)) {
-    throw usage('visual must be an object: { box?, image? }');
+    throw usage('visual must be an object: { box?, mask?, image? }');
   }
+  if (visual?.mask !== undefined && !(visual.mask instanceof Uint8Array)) {
+    throw usage('a visual mask is a Uint8Array, one byte per pixel of its image');
+  }
+  if (visual?.mask !== undefined && visual.box !== undefined) throw usage('give a box or a mask, not both');
   const box = visual?.box;
   if (box !== undefined && (!Array.isArray(box) || box.length !== 4 || !box.every(Number.isFinite))) {
     throw usage('a box is four numbers: [x0, y0, x1, y1]');
@@ -125,6 +144,8 @@ export class Segmenter {
   #example = null;
   #exampleSource = null;
   #scales = { image: 1, example: 1 }; // processed size / original size
+  #exampleSize = null; // the example image's size as processed
+  #keyed = new Map(); // key → { source, message, image }, least recently used first
 
   constructor(options, onProgress, onEvent) {
     this.#options = options;
@@ -187,21 +208,62 @@ export class Segmenter {
     this.#onEvent?.({ type: 'recovered', message: `restarted the model on ${this.backend} after: ${reason}` });
   }
 
-  /** Sets (and encodes, once) the image to segment: a Blob/File, an ImageBitmap or ImageData. */
-  async setImage(source) {
+  /**
+   * Sets (and encodes, once) the image to segment: a Blob/File, an ImageBitmap or ImageData.
+   * With a `key`, the worker keeps the encoded image (see `encode`): setting a kept key again
+   * costs no encode.
+   */
+  async setImage(source, { key } = {}) {
+    const { message, image } = await this.#prepared(source, key);
+    const result = await this.#run(async () => {
+      const sent = await message();
+      return { ...sent, args: { ...sent.args, key } };
+    });
+    this.#image = message;
+    this.#scales.image = result.width / image.originalWidth;
+    this.image = image;
+    return { ...image, timings: result.timings };
+  }
+
+  /**
+   * Encodes an image in the background and keeps it under `key` (the worker keeps a few, the
+   * least recently used dropped first), without changing the current image; a later
+   * `setImage(source, { key })` is then instant.
+   */
+  async encode(source, { key } = {}) {
+    if (typeof key !== 'string') throw new SegmenterError('encode needs a string key', { kind: 'usage' });
+    const { message, image } = await this.#prepared(source, key);
+    const result = await this.#run(async () => {
+      const sent = await message();
+      return { ...sent, op: 'encode', args: { ...sent.args, key } };
+    });
+    return { ...image, timings: result.timings };
+  }
+
+  // The message for an image and its sizes; a keyed image is read and measured once.
+  async #prepared(source, key) {
+    const known = key === undefined ? undefined : this.#keyed.get(key);
+    if (known?.source === source) {
+      this.#keyed.delete(key);
+      this.#keyed.set(key, known);
+      return known;
+    }
     const { payload, width, height } = await imagePayload(source);
     const message = resendable('setImage', payload);
-    const result = await this.#run(message);
-    this.#image = message;
-    this.#scales.image = result.width / width;
-    this.image = {
-      width: result.width,
-      height: result.height,
+    const processed = payload.bitmap ?? { width, height };
+    const image = {
+      width: processed.width,
+      height: processed.height,
       originalWidth: width,
       originalHeight: height,
-      scaled: result.width !== width || result.height !== height,
+      scaled: processed.width !== width || processed.height !== height,
     };
-    return { ...this.image, timings: result.timings };
+    const prepared = { source, message, image };
+    if (key !== undefined) {
+      this.#keyed.set(key, prepared);
+      if (this.#keyed.size > KEYED_IMAGES) this.#keyed.delete(this.#keyed.keys().next().value);
+    }
+    return prepared;
   }
 
   /** Sets the example image for visual prompts from another picture. */
@@ -212,15 +274,17 @@ export class Segmenter {
     this.#example = message;
     this.#exampleSource = source;
     this.#scales.example = result.width / width;
+    this.#exampleSize = result;
     return result;
   }
 
   /**
    * Segments the current image.
    * prompts: text prompts, one output each.
-   * visual: { box?: [x0, y0, x1, y1], image?: source } — a visual prompt: the object in the box
-   *   (in the original pixels of the current image, or of `image` when given); no box: the
-   *   whole image.
+   * visual: { box?: [x0, y0, x1, y1], mask?: Uint8Array, image?: source } — a visual prompt: the
+   *   object in the box, or under the mask (one byte per pixel, row-major, nonzero = object), in
+   *   the original pixels of the current image, or of `image` when given; neither: the whole
+   *   image.
    * mix: 0…1, with both kinds: each text prompt becomes (1 − mix)·text + mix·visual.
    * Returns { logits: Float32Array (count × size × size, before sigmoid), count, size, timings },
    * size being `logitsSize`.
@@ -229,16 +293,35 @@ export class Segmenter {
     checkedRequest({ prompts, visual, mix });
     let source;
     let box;
+    let mask;
     if (visual) {
       if (visual.image && visual.image !== this.#exampleSource) await this.setExample(visual.image);
       source = visual.image ? 'example' : 'image';
-      // The box in the processed image's pixels (a large image was scaled down).
+      // The box and mask in the processed image's pixels (a large image was scaled down).
       box = visual.box?.map((v) => v * this.#scales[source]);
+      if (visual.mask) mask = this.#processedMask(visual.mask, source);
     }
-    const args = { prompts, visual: source, box, mix };
+    const args = { prompts, visual: source, box, mix, mask };
     const { logits, timings } = await this.#run(() => ({ op: 'segment', args, transfer: [] }));
     const size = this.logitsSize;
     return { logits, count: logits.length / (size * size), size, timings };
+  }
+
+  // A visual-prompt mask given at the original size, at the size the model sees (nearest).
+  #processedMask(mask, source) {
+    const scale = this.#scales[source];
+    const processed = source === 'image' ? this.image : this.#exampleSize;
+    const original = source === 'image'
+      ? { width: this.image.originalWidth, height: this.image.originalHeight }
+      : { width: Math.round(processed.width / scale), height: Math.round(processed.height / scale) };
+    if (mask.length !== original.width * original.height) {
+      throw new SegmenterError(
+        `a mask of ${mask.length} bytes for an image of ${original.width}×${original.height} pixels`,
+        { kind: 'prompt' },
+      );
+    }
+    if (scale === 1) return mask;
+    return resampleNearest(mask, original.width, original.height, processed.width, processed.height);
   }
 
   /** Stops the worker and frees the model. */

@@ -1,9 +1,19 @@
 // The page's second worker: builds the downloads (a full-resolution mask, an image + overlay
 // composite) off the main thread, so a 12000×8000 photo never freezes the page. Each layer
 // comes with its logits and their side (`size`, the model's logitsSize).
+//
+// It also runs the labelling library (crate/src/labels, in the same wasm module as the model,
+// whose model code stays unused here) for the labelling page: class masks and their regions,
+// RLE, the dataset files and the COCO reader — the code the CLI runs (www/labels.js is the
+// page's side).
+import init, { classMask, decodeRle, encodeRle, exportFiles, importCoco } from '../pkg/clipseg.js';
+import { zipSync } from '../vendor/fflate/browser.js';
+import { Transfer, serve } from './rpc.js';
 import { Resizer, maskRows, renderOverlay } from './overlay.js';
 import { grayscalePng } from './png.js';
-import { serve } from './rpc.js';
+
+let wasm = null;
+const labelsReady = () => (wasm ??= init());
 
 const resizerOf = ({ logits, size }, width, height) => new Resizer(logits, size, size, width, height);
 
@@ -33,4 +43,41 @@ async function composite({ bitmap, layers, width, height, mode, threshold, opaci
   return canvas.convertToBlob({ type: 'image/png' });
 }
 
-serve(self, { mask, composite });
+const labels = {
+  async classMask({ logits, size, width, height, threshold }) {
+    await labelsReady();
+    const result = classMask(logits, size, width, height, threshold);
+    const buffers = ['mask', 'components', 'areas', 'boxes'].map((key) => result[key].buffer);
+    return new Transfer(result, buffers);
+  },
+
+  async encodeRle({ mask, width, height }) {
+    await labelsReady();
+    return encodeRle(mask, width, height);
+  },
+
+  async decodeRle({ counts, width, height }) {
+    await labelsReady();
+    const mask = decodeRle(counts, width, height);
+    return new Transfer(mask, [mask.buffer]);
+  },
+
+  async importCoco({ text }) {
+    await labelsReady();
+    return JSON.parse(importCoco(text));
+  },
+
+  // One zip: each format's files under its own folder (coco/, yolo/, png/).
+  async exportZip({ dataset, formats, segmentation }) {
+    await labelsReady();
+    const json = JSON.stringify(dataset);
+    const tree = {};
+    for (const format of formats) {
+      for (const [path, bytes] of exportFiles(json, format, segmentation)) tree[`${format}/${path}`] = bytes;
+    }
+    // PNGs are compressed already; the text files shrink.
+    return new Blob([zipSync(tree, { level: 6 })], { type: 'application/zip' });
+  },
+};
+
+serve(self, { mask, composite, ...labels });

@@ -170,9 +170,18 @@ const handlers = {
     };
   },
 
-  async setImage(image) {
+  // With a `key`, the encoded image is kept in the session's small cache (crate/src/web.rs):
+  // setting a kept key again is instant.
+  async setImage({ key, ...image }) {
     const started = performance.now();
-    const [width, height] = await withBrowserFallback(image, (args) => live().setImage(...args));
+    const kept = key === undefined ? undefined : live().useImage(key);
+    const [width, height] = kept ?? await withBrowserFallback(image, (args) => live().setImage(...args, key));
+    return { width, height, timings: { encode_ms: performance.now() - started } };
+  },
+
+  async encode({ key, ...image }) {
+    const started = performance.now();
+    const [width, height] = await withBrowserFallback(image, (args) => live().encode(key, ...args));
     return { width, height, timings: { encode_ms: performance.now() - started } };
   },
 
@@ -181,9 +190,9 @@ const handlers = {
     return { width, height };
   },
 
-  async segment({ prompts, visual, box, mix }) {
+  async segment({ prompts, visual, box, mix, mask }) {
     const started = performance.now();
-    const logits = await live().segment(prompts, visual, box ? Float32Array.from(box) : undefined, mix);
+    const logits = await live().segment(prompts, visual, box ? Float32Array.from(box) : undefined, mix, mask);
     return new Transfer({ logits, timings: { total_ms: performance.now() - started } }, [logits.buffer]);
   },
 };

@@ -15,6 +15,8 @@ pub mod visual_prompt;
 pub mod weights;
 #[cfg(target_arch = "wasm32")]
 mod web;
+#[cfg(target_arch = "wasm32")]
+mod web_labels;
 
 pub use config::ClipSegConfig;
 pub use error::{Error, ErrorKind};

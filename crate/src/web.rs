@@ -21,6 +21,10 @@ use wasm_bindgen_futures::future_to_promise;
 use crate::imaging::decode_image;
 use crate::{EncodedImage, Error, PromptImage, Prompts, Region, Segmenter, VisualPrompt, WeightsSource};
 
+/// How many keyed encoded images a session keeps. Each holds its decoded picture (up to
+/// 4096² RGB, 50 MB) and the vision tower's activations, so the cache stays small.
+const ENCODED_IMAGES: usize = 4;
+
 #[wasm_bindgen(start)]
 fn start() {
     console_error_panic_hook::set_once();
@@ -44,12 +48,15 @@ struct State {
     backend: &'static str,
     /// The current image, encoded (it keeps the decoded picture for prompts on it).
     image: RefCell<Option<Rc<EncodedImage>>>,
+    /// Images encoded under a key (a labelling page encodes the next images while the person
+    /// works), most recently used last; at most [`ENCODED_IMAGES`].
+    encoded: RefCell<Vec<(String, Rc<EncodedImage>)>>,
     /// The example image of visual prompts taken from another picture.
     example: RefCell<Option<Arc<RgbImage>>>,
 }
 
 /// A JS `Error` with the message, and the stable kind as its `kind` property.
-fn js_error(error: Error) -> JsValue {
+pub(crate) fn js_error(error: Error) -> JsValue {
     let js = js_sys::Error::new(error.message());
     // Setting a property on a fresh Error object cannot fail.
     let _ = js_sys::Reflect::set(&js, &JsValue::from_str("kind"), &JsValue::from_str(error.kind().as_str()));
@@ -110,7 +117,13 @@ impl Session {
         let segmenter =
             Segmenter::from_parts(&config_json, WeightsSource::SafetensorsBytes(weights), &tokenizer_json, &device)
                 .map_err(js_error)?;
-        let state = State { segmenter, backend, image: RefCell::new(None), example: RefCell::new(None) };
+        let state = State {
+            segmenter,
+            backend,
+            image: RefCell::new(None),
+            encoded: RefCell::new(Vec::new()),
+            example: RefCell::new(None),
+        };
         Ok(Session { state: Rc::new(state) })
     }
 
@@ -134,21 +147,48 @@ impl Session {
     }
 
     /// Decodes and encodes the image to segment (an image file's bytes, or RGBA pixels), and
-    /// resolves once the vision tower has run, to `[width, height]`.
+    /// resolves once the vision tower has run, to `[width, height]`. With a `key`, the encoded
+    /// image is also kept under it (see [`Session::encode`]).
     #[wasm_bindgen(js_name = setImage)]
-    pub fn set_image(&self, bytes: Option<Vec<u8>>, rgba: Option<Vec<u8>>, width: u32, height: u32) -> Promise {
+    pub fn set_image(
+        &self,
+        bytes: Option<Vec<u8>>,
+        rgba: Option<Vec<u8>>,
+        width: u32,
+        height: u32,
+        key: Option<String>,
+    ) -> Promise {
         let state = self.state.clone();
         future_to_promise(async move {
             let image = image_from(bytes, rgba, width, height).map_err(js_error)?;
             // Drop the previous activations before computing new ones: they can be large.
             state.image.replace(None);
-            let encoded = state.segmenter.encode_image(image);
-            // Reading one value waits for the encode and surfaces any device error here.
-            encoded.probe().into_data_async().await.map_err(device_error)?;
-            let size = js_sys::Array::of2(&encoded.width().into(), &encoded.height().into());
-            state.image.replace(Some(Rc::new(encoded)));
-            Ok(size.into())
+            let encoded = state.encode(image, key).await?;
+            let size = size_of(&encoded);
+            state.image.replace(Some(encoded));
+            Ok(size)
         })
+    }
+
+    /// Decodes and encodes an image and keeps it under `key` without making it current (the
+    /// least recently used of more than a few is dropped); resolves to `[width, height]`.
+    pub fn encode(&self, key: String, bytes: Option<Vec<u8>>, rgba: Option<Vec<u8>>, width: u32, height: u32) -> Promise {
+        let state = self.state.clone();
+        future_to_promise(async move {
+            let image = image_from(bytes, rgba, width, height).map_err(js_error)?;
+            let encoded = state.encode(image, Some(key)).await?;
+            Ok(size_of(&encoded))
+        })
+    }
+
+    /// Makes the image kept under `key` current; returns its `[width, height]`, or `undefined`
+    /// when it is not kept (any more).
+    #[wasm_bindgen(js_name = useImage)]
+    pub fn use_image(&self, key: &str) -> Option<Vec<u32>> {
+        let encoded = self.state.kept(key)?;
+        let size = vec![encoded.width(), encoded.height()];
+        self.state.image.replace(Some(encoded));
+        Some(size)
     }
 
     /// Sets the example image of visual prompts that come from another picture.
@@ -189,7 +229,38 @@ impl Session {
     }
 }
 
+fn size_of(encoded: &EncodedImage) -> JsValue {
+    js_sys::Array::of2(&encoded.width().into(), &encoded.height().into()).into()
+}
+
 impl State {
+    /// Runs the vision tower on `image`; with a `key`, keeps the result under it.
+    async fn encode(&self, image: RgbImage, key: Option<String>) -> Result<Rc<EncodedImage>, JsValue> {
+        let encoded = self.segmenter.encode_image(image);
+        // Reading one value waits for the encode and surfaces any device error here.
+        encoded.probe().into_data_async().await.map_err(device_error)?;
+        let encoded = Rc::new(encoded);
+        if let Some(key) = key {
+            let mut kept = self.encoded.borrow_mut();
+            kept.retain(|(k, _)| *k != key);
+            if kept.len() == ENCODED_IMAGES {
+                kept.remove(0);
+            }
+            kept.push((key, encoded.clone()));
+        }
+        Ok(encoded)
+    }
+
+    /// The image kept under `key`, now the most recently used.
+    fn kept(&self, key: &str) -> Option<Rc<EncodedImage>> {
+        let mut kept = self.encoded.borrow_mut();
+        let at = kept.iter().position(|(k, _)| k == key)?;
+        let entry = kept.remove(at);
+        let encoded = entry.1.clone();
+        kept.push(entry);
+        Some(encoded)
+    }
+
     fn segment(
         &self,
         texts: Vec<String>,
