@@ -80,8 +80,8 @@ async function scaledBitmap(bitmap, width, height) {
 /** How many keyed images (see `Segmenter.encode`) the page side remembers the bytes of. */
 const KEYED_IMAGES = 8;
 
-// A one-byte-per-pixel mask resized by nearest neighbour (pixel centres).
-function resampleNearest(mask, width, height, toWidth, toHeight) {
+/** A one-byte-per-pixel mask resized by nearest neighbour (the source pixel under each centre). */
+export function resampleNearest(mask, width, height, toWidth, toHeight) {
   const out = new Uint8Array(toWidth * toHeight);
   for (let y = 0; y < toHeight; y++) {
     const row = Math.min(height - 1, Math.floor(((y + 0.5) * height) / toHeight)) * width;
