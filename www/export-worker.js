@@ -6,7 +6,9 @@
 // whose model code stays unused here) for the labelling page: class masks and their regions,
 // RLE, the dataset files and the COCO reader — the code the CLI runs (www/labels.js is the
 // page's side).
-import init, { classMask, decodeRle, encodeRle, exportFiles, importCoco } from '../pkg/clipseg.js';
+import init, {
+  classMask, decodeRle, decodeRleCrop, encodeRle, encodeRleCrop, exportFiles, importCoco,
+} from '../pkg/clipseg.js';
 import { zipSync } from '../vendor/fflate/browser.js';
 import { Transfer, serve } from './rpc.js';
 import { Resizer, maskRows, renderOverlay } from './overlay.js';
@@ -60,6 +62,17 @@ const labels = {
     await labelsReady();
     const mask = decodeRle(counts, width, height);
     return new Transfer(mask, [mask.buffer]);
+  },
+
+  async encodeCrop({ crop: { x, y, w, h, data }, width, height }) {
+    await labelsReady();
+    return encodeRleCrop(data, x, y, w, h, width, height);
+  },
+
+  async decodeCrop({ counts, width, height }) {
+    await labelsReady();
+    const crop = decodeRleCrop(counts, width, height);
+    return new Transfer(crop, [crop.data.buffer]);
   },
 
   async importCoco({ text }) {

@@ -43,6 +43,19 @@ export class Labels {
   }
 
   /**
+   * A mask kept as the crop of its box, `{ x, y, w, h, data }` (data: w × h bytes, nonzero =
+   * object), on a width × height image → the image's compressed COCO RLE counts.
+   */
+  encodeCrop(crop, width, height) {
+    return this.#rpc.call('encodeCrop', { crop, width, height });
+  }
+
+  /** Compressed COCO RLE counts → the crop of the mask's box, `{ x, y, w, h, data }` (0/1). */
+  decodeCrop(counts, width, height) {
+    return this.#rpc.call('decodeCrop', { counts, width, height });
+  }
+
+  /**
    * The dataset as one zip Blob: `dataset` is COCO instances (images, categories, annotations
    * with `segmentation: { size: [h, w], counts }` compressed RLE; area and bbox are computed).
    * formats: any of 'coco', 'yolo', 'png', each in its own folder; segmentation: how COCO

@@ -61,6 +61,30 @@ pub fn decode_rle(counts: &str, width: u32, height: u32) -> Result<Vec<u8>, JsVa
     Ok(rle.decode().into_bytes())
 }
 
+/// A mask kept as the crop of its box (`w × h` bytes at `(x, y)`, nonzero = object) on a
+/// `width × height` image, as the image's compressed RLE counts.
+#[wasm_bindgen(js_name = encodeRleCrop)]
+pub fn encode_rle_crop(crop: Vec<u8>, x: u32, y: u32, w: u32, h: u32, width: u32, height: u32) -> Result<String, JsValue> {
+    let mask = Mask::from_bytes(w, h, crop).and_then(|crop| crop.placed(x, y, width, height)).map_err(js_error)?;
+    Ok(Rle::encode(&mask).to_compressed())
+}
+
+/// Compressed RLE counts back to the crop of the mask's box: `{ x, y, w, h, data }` (`data`
+/// one byte per pixel of the box, 0/1; all zero sizes for an empty mask).
+#[wasm_bindgen(js_name = decodeRleCrop)]
+pub fn decode_rle_crop(counts: &str, width: u32, height: u32) -> Result<Object, JsValue> {
+    let rle = Rle::from_compressed(height, width, counts).map_err(js_error)?;
+    let [x, y, w, h] = rle.bbox();
+    let crop = rle.decode().crop(x, y, w, h);
+    let result = Object::new();
+    set(&result, "x", x);
+    set(&result, "y", y);
+    set(&result, "w", w);
+    set(&result, "h", h);
+    set(&result, "data", Uint8Array::from(crop.as_bytes()));
+    Ok(result)
+}
+
 /// Reads COCO JSON (RLE as strings or count lists, or polygons) and returns it as JSON with
 /// every segmentation a compressed RLE (polygons rasterised as pycocotools does) and each
 /// annotation's area and box computed from its mask: the one form the page keeps.

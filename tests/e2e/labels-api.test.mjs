@@ -177,6 +177,11 @@ test("the exported zip holds the instances clipseg label writes, in COCO, YOLO a
       // The RLE decodes back to the region.
       const back = await labels.decodeRle(counts, cat.width, cat.height);
       if (!back.every((v, i) => v === region[i])) throw new Error(`region ${label}: RLE round trip differs`);
+      // As the crop of its box (how the page keeps an instance) and back.
+      const crop = await labels.decodeCrop(counts, cat.width, cat.height);
+      const box = Array.from(cat.boxes.subarray(4 * label, 4 * label + 4));
+      if (String([crop.x, crop.y, crop.w, crop.h]) !== String(box)) throw new Error(`region ${label}: crop ${crop.x},${crop.y},${crop.w},${crop.h} is not its box ${box}`);
+      if (await labels.encodeCrop(crop, cat.width, cat.height) !== counts) throw new Error(`region ${label}: crop RLE differs`);
       annotations.push({
         id: label, image_id: 1, category_id: 1, iscrowd: 0,
         segmentation: { size: [cat.height, cat.width], counts },
