@@ -92,6 +92,29 @@ impl Segmentation {
         }
     }
 
+    /// How a mask is stored as `kind`, with the RLE of what that stores (for polygons, their
+    /// rasterisation: what a reader gets back, so `area` and `bbox` describe it).
+    pub fn encode(
+        mask: &Mask,
+        kind: SegmentationKind,
+        options: &PolygonOptions,
+    ) -> Result<(Segmentation, Rle)> {
+        let use_polygons = match kind {
+            SegmentationKind::Rle => false,
+            SegmentationKind::Polygons => true,
+            SegmentationKind::Auto => !polygon::has_holes(mask),
+        };
+        if use_polygons {
+            let polys = polygon::mask_to_polygons(mask, options);
+            let segmentation = Segmentation::Polygons(polys.iter().map(polygon::flatten).collect());
+            let rle = segmentation.to_rle(mask.width(), mask.height())?;
+            Ok((segmentation, rle))
+        } else {
+            let rle = Rle::encode(mask);
+            Ok((Segmentation::from_rle(&rle), rle))
+        }
+    }
+
     /// The RLE this segmentation encodes on a `width × height` image (pycocotools'
     /// `annToRLE`: polygons rasterised with `frPoly` and unioned).
     pub fn to_rle(&self, width: u32, height: u32) -> Result<Rle> {
@@ -205,21 +228,7 @@ impl Dataset {
         if mask.is_empty() {
             return Err(error("an empty mask is not an object"));
         }
-        let use_polygons = match kind {
-            SegmentationKind::Rle => false,
-            SegmentationKind::Polygons => true,
-            SegmentationKind::Auto => !polygon::has_holes(mask),
-        };
-        let (segmentation, rle) = if use_polygons {
-            let polys = polygon::mask_to_polygons(mask, options);
-            let flat: Vec<Vec<f64>> = polys.iter().map(polygon::flatten).collect();
-            let seg = Segmentation::Polygons(flat);
-            let rle = seg.to_rle(mask.width(), mask.height())?;
-            (seg, rle)
-        } else {
-            let rle = Rle::encode(mask);
-            (Segmentation::from_rle(&rle), rle)
-        };
+        let (segmentation, rle) = Segmentation::encode(mask, kind, options)?;
         Ok(self.push_annotation(image_id, category_id, segmentation, &rle))
     }
 
