@@ -2,7 +2,7 @@
 //! zip: COCO (one JSON), YOLO segmentation (a label file per image and `data.yaml`) or CVAT's PNG
 //! masks. Bytes only, like every writer here.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 
 use super::coco::{Annotation, Dataset, Image, Segmentation, SegmentationKind};
@@ -88,10 +88,14 @@ pub fn dataset_files(dataset: &Dataset, options: &ExportOptions) -> Result<Vec<(
 
 fn coco_with(dataset: &Dataset, options: &ExportOptions) -> Result<Dataset> {
     let index = category_index(dataset);
+    let images: HashMap<u64, &Image> = dataset.images.iter().map(|i| (i.id, i)).collect();
     let mut out = dataset.clone();
     for annotation in &mut out.annotations {
         class_of(&index, annotation)?;
-        let mask = dataset.annotation_mask(annotation)?;
+        let image = images
+            .get(&annotation.image_id)
+            .ok_or_else(|| no_image(annotation.image_id))?;
+        let mask = mask_of(image, annotation)?;
         let (segmentation, rle) =
             Segmentation::encode(&mask, options.segmentation, &options.polygon)?;
         annotation.segmentation = segmentation;
@@ -110,13 +114,9 @@ fn images_with_annotations(dataset: &Dataset) -> Result<Vec<(&Image, String, Vec
             .or_default()
             .push(annotation);
     }
-    if let Some(orphan) = by_image
-        .keys()
-        .find(|id| !dataset.images.iter().any(|i| i.id == **id))
-    {
-        return Err(error(format!(
-            "annotations refer to image {orphan}, which is not in the dataset"
-        )));
+    let known: HashSet<u64> = dataset.images.iter().map(|i| i.id).collect();
+    if let Some(orphan) = by_image.keys().find(|id| !known.contains(id)) {
+        return Err(no_image(*orphan));
     }
     let mut seen: HashMap<String, &str> = HashMap::new();
     let mut out = Vec::with_capacity(dataset.images.len());
@@ -131,6 +131,22 @@ fn images_with_annotations(dataset: &Dataset) -> Result<Vec<(&Image, String, Vec
         out.push((image, stem, by_image.remove(&image.id).unwrap_or_default()));
     }
     Ok(out)
+}
+
+fn no_image(id: u64) -> crate::Error {
+    error(format!(
+        "annotations refer to image {id}, which is not in the dataset"
+    ))
+}
+
+/// The mask of an annotation of `image` (found once per image, not searched for per annotation,
+/// so a large dataset exports in linear time).
+fn mask_of(image: &Image, annotation: &Annotation) -> Result<Mask> {
+    let rle = annotation
+        .segmentation
+        .to_rle(image.width, image.height)
+        .map_err(|e| error(format!("annotation {}: {e}", annotation.id)))?;
+    Ok(rle.decode())
 }
 
 /// `file_name` without its extension, with `/` between folders.
@@ -183,11 +199,11 @@ fn names(dataset: &Dataset) -> Vec<&str> {
 fn yolo_files(dataset: &Dataset, options: &ExportOptions) -> Result<Vec<(String, Vec<u8>)>> {
     let index = category_index(dataset);
     let mut files = Vec::new();
-    for (_, stem, annotations) in images_with_annotations(dataset)? {
+    for (image, stem, annotations) in images_with_annotations(dataset)? {
         let mut text = String::new();
         for annotation in annotations {
             let class = class_of(&index, annotation)? as u32;
-            let mask = dataset.annotation_mask(annotation)?;
+            let mask = mask_of(image, annotation)?;
             // An empty mask has no polygon: nothing to write for it.
             if let Some(line) = yolo::mask_line(class, &mask, &options.polygon) {
                 text.push_str(&line);
@@ -213,7 +229,7 @@ fn png_files(dataset: &Dataset) -> Result<Vec<(String, Vec<u8>)>> {
     for (image, stem, annotations) in images_with_annotations(dataset)? {
         let objects: Vec<(u8, Mask)> = annotations
             .iter()
-            .map(|a| Ok((class_of(&index, a)? as u8 + 1, dataset.annotation_mask(a)?)))
+            .map(|a| Ok((class_of(&index, a)? as u8 + 1, mask_of(image, a)?)))
             .collect::<Result<_>>()?;
         let objects: Vec<(u8, &Mask)> = objects.iter().map(|(c, m)| (*c, m)).collect();
         files.extend(png::cvat_files(&stem, image.width, image.height, &objects)?);
