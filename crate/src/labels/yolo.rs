@@ -159,15 +159,16 @@ pub fn parse_line(text: &str, width: u32, height: u32) -> Result<(u32, Polygon)>
 }
 
 /// Ultralytics' `data.yaml`: the dataset root, the train/val image folders, and the class names
-/// (index from 0) as JSON strings, which YAML reads as double-quoted scalars.
+/// (index from 0) as JSON strings, which YAML reads as double-quoted scalars. An empty `path` is
+/// left out: Ultralytics then takes the folder of the `data.yaml` itself as the root (a relative
+/// `path` would be read against its own datasets folder or the working directory).
 pub fn data_yaml<S: AsRef<str>>(names: &[S], path: &str, train: &str, val: &str) -> String {
     let q = |s: &str| serde_json::to_string(s).expect("strings serialise");
-    let mut y = format!(
-        "path: {}\ntrain: {}\nval: {}\nnames:\n",
-        q(path),
-        q(train),
-        q(val)
-    );
+    let mut y = String::new();
+    if !path.is_empty() {
+        y.push_str(&format!("path: {}\n", q(path)));
+    }
+    y.push_str(&format!("train: {}\nval: {}\nnames:\n", q(train), q(val)));
     for (i, n) in names.iter().enumerate() {
         y.push_str(&format!("  {i}: {}\n", q(n.as_ref())));
     }
@@ -233,5 +234,6 @@ mod tests {
             y,
             "path: \".\"\ntrain: \"images/train\"\nval: \"images/val\"\nnames:\n  0: \"cat\"\n  1: \"say \\\"hi\\\"\"\n"
         );
+        assert!(data_yaml(&["cat"], "", "images", "images").starts_with("train: \"images\"\n"));
     }
 }
