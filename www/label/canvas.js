@@ -1,0 +1,232 @@
+// The labelling canvas: the image, the instances over it, and a preview layer (the hovered
+// region, the box being drawn, the brush). Three stacked canvases at the displayed bitmap's
+// size (at most MAX_SIDE a side); masks are in the image's original pixels and each is drawn
+// from a sprite of its own box only, so a hover on a 4000×3000 photo redraws one region, not
+// the photo. Owns the view: the scale between original pixels and the canvas, and the layout.
+import { rgbOf } from '../overlay.js';
+import { el } from './dom.js';
+
+let view = null; // { bitmap, width, height (original pixels), scale (canvas px per original px) }
+const sprites = new Map(); // key → canvas of one mask's box
+let previewRect = null; // the preview layer's drawn area, canvas pixels
+const ctx = {
+  image: el.imageCanvas.getContext('2d'),
+  instances: el.instanceCanvas.getContext('2d'),
+  preview: el.previewCanvas.getContext('2d'),
+};
+
+export const currentView = () => view;
+
+/** Shows a decoded image: `bitmap` (maybe scaled down) of an image `width`×`height` original pixels. */
+export function showImage(bitmap, width, height) {
+  view = { bitmap, width, height, scale: bitmap.width / width };
+  for (const canvas of [el.imageCanvas, el.instanceCanvas, el.previewCanvas]) {
+    canvas.width = bitmap.width;
+    canvas.height = bitmap.height;
+  }
+  ctx.image.drawImage(bitmap, 0, 0);
+  for (const c of [ctx.instances, ctx.preview]) c.imageSmoothingEnabled = false;
+  sprites.clear();
+  previewRect = null;
+  el.stage.hidden = false;
+  el.placeholder.hidden = true;
+  el.dropZone.classList.remove('empty');
+  layout();
+}
+
+/** No image: the placeholder (or a note on the stage, when an image cannot be shown). */
+export function clearImage(note = '') {
+  view = null;
+  sprites.clear();
+  for (const c of Object.values(ctx)) c.clearRect(0, 0, c.canvas.width, c.canvas.height);
+  el.stageNote.textContent = note;
+  el.stageNote.hidden = !note;
+  el.stage.hidden = !note;
+  el.placeholder.hidden = Boolean(note);
+  el.dropZone.classList.toggle('empty', !note);
+  if (note) {
+    for (const canvas of [el.imageCanvas, el.instanceCanvas, el.previewCanvas]) {
+      canvas.width = 640;
+      canvas.height = 400;
+    }
+    layout();
+  }
+}
+
+export function setStageNote(note) {
+  el.stageNote.textContent = note;
+  el.stageNote.hidden = !note;
+}
+
+/** Fits the stage into the space beside the panels, keeping the image's aspect. */
+export function layout() {
+  const canvas = el.imageCanvas;
+  if (!canvas.width) return;
+  const box = el.dropZone.getBoundingClientRect();
+  const roomW = Math.max(120, el.dropZone.clientWidth - 20);
+  const roomH = Math.max(200, window.innerHeight - box.top - 96);
+  const scale = Math.min(roomW / canvas.width, roomH / canvas.height);
+  el.stage.style.width = `${Math.floor(canvas.width * scale)}px`;
+  el.stage.style.height = `${Math.floor(canvas.height * scale)}px`;
+}
+
+/** A pointer event's position in original image pixels (fractional), or null. */
+export function imagePoint(event) {
+  if (!view) return null;
+  const rect = el.previewCanvas.getBoundingClientRect();
+  return {
+    x: ((event.clientX - rect.left) / rect.width) * view.width,
+    y: ((event.clientY - rect.top) / rect.height) * view.height,
+  };
+}
+
+/** The screen position of an original-pixel point (for tests and tooltips). */
+export function screenPoint(x, y) {
+  if (!view) return null;
+  const rect = el.previewCanvas.getBoundingClientRect();
+  return { x: rect.left + (x / view.width) * rect.width, y: rect.top + (y / view.height) * rect.height };
+}
+
+// A mask's sprite: its box, filled in `color` at `fill` alpha with its edge at `edge` alpha
+// (in `edgeColor` when given).
+function sprite(mask, { color, fill, edge, edgeColor }) {
+  const { w, h, data } = mask;
+  const canvas = document.createElement('canvas');
+  canvas.width = Math.max(1, w);
+  canvas.height = Math.max(1, h);
+  if (!w || !h) return canvas;
+  const image = new ImageData(w, h);
+  const px = image.data;
+  const [r, g, b] = rgbOf(color);
+  const [er, eg, eb] = edgeColor ? rgbOf(edgeColor) : [r, g, b];
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const i = y * w + x;
+      if (!data[i]) continue;
+      const border = x === 0 || y === 0 || x === w - 1 || y === h - 1
+        || !data[i - 1] || !data[i + 1] || !data[i - w] || !data[i + w];
+      const o = i * 4;
+      if (border) {
+        px[o] = er; px[o + 1] = eg; px[o + 2] = eb; px[o + 3] = edge;
+      } else {
+        px[o] = r; px[o + 1] = g; px[o + 2] = b; px[o + 3] = fill;
+      }
+    }
+  }
+  canvas.getContext('2d').putImageData(image, 0, 0);
+  return canvas;
+}
+
+function spriteFor(key, mask, style) {
+  let found = sprites.get(key);
+  if (!found) {
+    found = sprite(mask, style);
+    sprites.set(key, found);
+    if (sprites.size > 400) sprites.delete(sprites.keys().next().value);
+  }
+  return found;
+}
+
+const place = (c, image, mask) => {
+  const s = view.scale;
+  c.drawImage(image, mask.x * s, mask.y * s, mask.w * s, mask.h * s);
+};
+
+/**
+ * Draws the instances: [{ instance, mask }], each in its class's colour (`colorOf(classId)`);
+ * hidden ones are skipped; the selected one is brighter with a white edge. `override`:
+ * { id, mask } drawn instead of that instance's own mask (a brush stroke in progress).
+ */
+export function drawInstances(entries, { colorOf, selected, override }) {
+  if (!view) return;
+  const c = ctx.instances;
+  c.clearRect(0, 0, c.canvas.width, c.canvas.height);
+  let overridden = false;
+  for (const { instance, mask } of entries) {
+    if (instance.hidden) continue;
+    const color = colorOf(instance.classId);
+    const isSelected = instance.id === selected;
+    if (override && override.id === instance.id) {
+      place(c, sprite(override.mask, { color, fill: 150, edge: 255, edgeColor: '#ffffff' }), override.mask);
+      overridden = true;
+      continue;
+    }
+    const style = isSelected ? { color, fill: 150, edge: 255, edgeColor: '#ffffff' } : { color, fill: 105, edge: 230 };
+    place(c, spriteFor(`${instance.id}|${instance.counts}|${color}|${isSelected}`, mask, style), mask);
+  }
+  if (override && !overridden) place(c, sprite(override.mask, { color: override.color, fill: 150, edge: 255, edgeColor: '#ffffff' }), override.mask);
+}
+
+function clearPreview() {
+  const c = ctx.preview;
+  if (previewRect) {
+    const [x, y, w, h] = previewRect;
+    c.clearRect(x - 2, y - 2, w + 4, h + 4);
+  }
+  previewRect = null;
+}
+
+function grow(rect) {
+  if (!previewRect) previewRect = rect;
+  else {
+    const x = Math.min(previewRect[0], rect[0]);
+    const y = Math.min(previewRect[1], rect[1]);
+    previewRect = [x, y, Math.max(previewRect[0] + previewRect[2], rect[0] + rect[2]) - x, Math.max(previewRect[1] + previewRect[3], rect[1] + rect[3]) - y];
+  }
+}
+
+/**
+ * The preview layer: `region` { key, mask, color, mode: 'add'|'merge'|'cut' } (the region the
+ * pointer is over), `box` [x0, y0, x1, y1], `brush` { x, y, radius, erase } — all in original
+ * pixels; each optional. Only the previous preview's area is cleared.
+ */
+export function drawPreview({ region, box, brush } = {}) {
+  if (!view) return;
+  clearPreview();
+  const c = ctx.preview;
+  const s = view.scale;
+  if (region) {
+    const cut = region.mode === 'cut';
+    const style = cut ? { color: '#ff4d4d', fill: 120, edge: 255 } : { color: region.color, fill: region.mode === 'merge' ? 150 : 120, edge: 255, edgeColor: '#ffffff' };
+    const image = spriteFor(`region|${region.key}|${region.color}|${region.mode}`, region.mask, style);
+    place(c, image, region.mask);
+    grow([region.mask.x * s, region.mask.y * s, region.mask.w * s + 1, region.mask.h * s + 1]);
+  }
+  const line = Math.max(1, 2 / displayScale());
+  if (box) {
+    const [x0, y0, x1, y1] = box;
+    c.save();
+    c.lineWidth = line;
+    c.strokeStyle = '#22d3ee';
+    c.setLineDash([6 * line, 4 * line]);
+    c.fillStyle = 'rgba(34, 211, 238, 0.08)';
+    c.fillRect(x0 * s, y0 * s, (x1 - x0) * s, (y1 - y0) * s);
+    c.strokeRect(x0 * s, y0 * s, (x1 - x0) * s, (y1 - y0) * s);
+    c.restore();
+    grow([x0 * s - line, y0 * s - line, (x1 - x0) * s + 2 * line, (y1 - y0) * s + 2 * line]);
+  }
+  if (brush) {
+    const r = brush.radius * s;
+    c.save();
+    c.lineWidth = line;
+    c.strokeStyle = brush.erase ? '#ff6b6b' : '#ffffff';
+    c.beginPath();
+    c.arc(brush.x * s, brush.y * s, r, 0, Math.PI * 2);
+    c.stroke();
+    c.restore();
+    grow([brush.x * s - r - line, brush.y * s - r - line, 2 * (r + line), 2 * (r + line)]);
+  }
+}
+
+/** Canvas pixels per CSS pixel on screen. */
+function displayScale() {
+  const rect = el.previewCanvas.getBoundingClientRect();
+  return rect.width ? rect.width / el.previewCanvas.width : 1;
+}
+
+/** Forgets the sprites of regions (the class mask changed). */
+export function forgetRegions() {
+  for (const key of sprites.keys()) if (key.startsWith('region|')) sprites.delete(key);
+}
+
+window.addEventListener('resize', layout);
