@@ -64,7 +64,9 @@ export function layout() {
   if (!canvas.width) return;
   const box = el.dropZone.getBoundingClientRect();
   const roomW = Math.max(120, el.dropZone.clientWidth - 20);
-  const roomH = Math.max(200, window.innerHeight - box.top - 96);
+  // Room for the image's name and the key help below it, and the status bar.
+  const below = el.hoverInfo.parentElement.offsetHeight + el.keyHelp.offsetHeight + 64;
+  const roomH = Math.max(200, window.innerHeight - (box.top + window.scrollY) - below);
   const scale = Math.min(roomW / canvas.width, roomH / canvas.height);
   el.stage.style.width = `${Math.floor(canvas.width * scale)}px`;
   el.stage.style.height = `${Math.floor(canvas.height * scale)}px`;
@@ -230,3 +232,6 @@ export function forgetRegions() {
 }
 
 window.addEventListener('resize', layout);
+// A message or notice above the workspace moves the stage down: fit it again.
+new ResizeObserver(() => layout()).observe(el.message);
+new ResizeObserver(() => layout()).observe(el.notice);

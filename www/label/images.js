@@ -6,7 +6,7 @@
 // kept decoded.
 import { MAX_SIDE } from '../clipseg.js';
 import { clearImage, showImage } from './canvas.js';
-import { el, h } from './dom.js';
+import { el, h, revealIn } from './dom.js';
 import { clearError, reportError, setBusy, setNotice } from './messages.js';
 import { foregroundTask, segmenter, whenIdle } from './model.js';
 import { editor, imageKey } from './state.js';
@@ -144,6 +144,12 @@ async function dropped(event) {
 
 // ---- The list ----
 
+// A path as its file name, then its folder (muted, and cut first when short of room).
+function nameParts(path) {
+  const at = path.lastIndexOf('/');
+  return at < 0 ? [path] : [path.slice(at + 1), h('span', { className: 'folder', textContent: ` ${path.slice(0, at)}` })];
+}
+
 const STATUS_TEXT = { new: 'new', progress: 'doing', done: 'done' };
 const rows = new Map();
 
@@ -155,7 +161,7 @@ function row(image) {
   li.setAttribute('aria-current', String(image.id === editor.project.currentImageId));
   li.replaceChildren(
     h('span', { className: 'badge', textContent: image.error ? 'unreadable' : STATUS_TEXT[image.status] }),
-    h('span', { className: 'image-name', textContent: image.name }),
+    h('span', { className: 'image-name' }, ...nameParts(image.name)),
     h('span', { className: 'image-count', textContent: image.instances.length ? String(image.instances.length) : '' }),
   );
   rows.set(image.id, li);
@@ -197,7 +203,7 @@ export function go(by) {
 }
 
 function scrollToCurrent() {
-  rows.get(editor.project.currentImageId)?.scrollIntoView({ block: 'nearest' });
+  revealIn(el.imageList, rows.get(editor.project.currentImageId));
 }
 
 // ---- The current image ----

@@ -1,7 +1,7 @@
 // The current image's instance list (select, hide, delete, relabel) and the actions on the
 // selected instance that the buttons and keys share: delete, hide, relabel to the active
 // class, and "more like this" (the instance becomes its class's visual example).
-import { el, h } from './dom.js';
+import { el, h, revealIn } from './dom.js';
 import { showMessage } from './messages.js';
 import { editor } from './state.js';
 
@@ -74,7 +74,7 @@ export function renderInstances() {
   el.likeButton.disabled = !has;
   el.relabelButton.disabled = !has || !project.activeClass || project.instanceOf(project.currentImageId, selected)?.classId === project.activeClassId;
   el.deleteButton.disabled = !has;
-  el.instanceList.querySelector('.selected')?.scrollIntoView({ block: 'nearest' });
+  revealIn(el.instanceList, el.instanceList.querySelector('.selected'));
 }
 
 el.likeButton.addEventListener('click', likeSelected);

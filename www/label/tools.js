@@ -87,6 +87,7 @@ function updateToolUi() {
     button.setAttribute('aria-checked', String(on));
   }
   el.stage.dataset.tool = tool;
+  el.stage.closest('.label-app').dataset.tool = tool;
   for (const listener of listeners) listener();
 }
 
@@ -218,10 +219,12 @@ export function acceptAll() {
   return editor.commit(editor.project.addInstances(view.id, fresh, `accept ${fresh.length} ${cls.name} regions`), { select: null });
 }
 
-async function boxDone(box) {
+async function boxDone(dragged) {
+  let box = dragged;
   const view = shownImage();
   const cls = needClass();
   if (!view || !cls) return;
+  box = box.map(Math.round); // whole pixels: the box prompt and the clip agree
   const [x0, y0, x1, y1] = box;
   if (x1 - x0 < 3 || y1 - y0 < 3) return;
   if (!segmenter()) {
@@ -230,7 +233,7 @@ async function boxDone(box) {
   }
   setBusy('box', true);
   try {
-    const result = await boxRegions(cls, view.id, box.map(Math.round), view.width, view.height);
+    const result = await boxRegions(cls, view.id, box, view.width, view.height);
     if (!result || shownImage()?.id !== view.id) return;
     const label = largestRegionIn(result.components, view.width, view.height, box);
     const mask = label ? clipMask(regionMask(result.components, view.width, label, Array.from(result.boxes.subarray(4 * label, 4 * label + 4))), box) : emptyMask();
