@@ -22,6 +22,9 @@ const folder = join(scratch, 'photos');
 mkdirSync(folder);
 for (const name of IMAGES) copyFileSync(join(REPO, 'fixtures', 'images', name), join(folder, name));
 writeFileSync(join(folder, 'notes.txt'), 'not a photo');
+// An image by its name, not by its bytes: it is marked unreadable and skipped on export.
+writeFileSync(join(folder, 'zz-broken.png'), readFileSync(join(REPO, 'fixtures', 'images', 'chelsea.png')).subarray(0, 300));
+const LISTED = [...IMAGES, 'zz-broken.png'];
 mkdirSync(ARTIFACTS, { recursive: true });
 
 const shot = (page, name) => page.screenshot({ path: join(ARTIFACTS, `label-${name}.png`) });
@@ -116,8 +119,8 @@ describe('the labelling page', () => {
     await page.setInputFiles('#folder-input', folder);
     await idle(page);
     const s = await state(page);
-    assert.deepEqual(s.images.map((i) => i.name), IMAGES.map((n) => `photos/${n}`));
-    assert.deepEqual(s.images.map((i) => i.status), ['new', 'new', 'new']);
+    assert.deepEqual(s.images.map((i) => i.name), LISTED.map((n) => `photos/${n}`));
+    assert.deepEqual(s.images.map((i) => i.status), ['new', 'new', 'new', 'new']);
     assert.match(await message(page), /Skipped a file that is not an image: “photos\/notes\.txt”/);
     assert.equal(s.current, s.images[0].id);
     await page.waitForFunction(() => window.clipsegLabel.state.shown?.width === 352);
@@ -265,6 +268,9 @@ describe('the labelling page', () => {
     await page.keyboard.press('Control+y');
     await idle(page);
     assert.equal(instancesOf(await state(page)).length, 1);
+    // Encoding ahead found the broken file: named in the list, never shown.
+    await page.waitForSelector('#image-list .status-error');
+    assert.match(await page.locator('#image-list .status-error').textContent(), /unreadable.*zz-broken\.png/);
     await shot(page, '8-next-image');
   });
 
@@ -310,7 +316,9 @@ describe('the labelling page', () => {
 
   let exported;
   test('export: one zip whose COCO holds the instances the page shows, with YOLO and PNG', async () => {
-    const s = await state(page);
+    const all = await state(page);
+    const s = { ...all, images: all.images.filter((i) => !i.error) };
+    assert.equal(s.images.length, IMAGES.length);
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export-button')]);
     const files = unzipSync(readFileSync(await download.path()));
     const coco = JSON.parse(new TextDecoder().decode(files['coco/instances.json']));
@@ -334,11 +342,13 @@ describe('the labelling page', () => {
     assert.ok(Object.keys(files).some((f) => f.startsWith('yolo/labels/')), 'YOLO labels');
     assert.ok(Object.keys(files).some((f) => f.startsWith('png/SegmentationObject/')), 'PNG masks');
     assert.ok(files['png/labelmap.txt'], 'PNG label map');
+    assert.match(await message(page), /skipped “photos\/zz-broken\.png”/);
     await shot(page, '11-exported');
   });
 
   test('import: the COCO file and its photos in a new project give the same labels', async () => {
-    const before = await state(page);
+    const all = await state(page);
+    const before = { ...all, images: all.images.filter((i) => !i.error) };
     await page.click('#new-project');
     await idle(page);
     assert.equal((await state(page)).images.length, 0);
