@@ -5,8 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import {
-  areaOf, bboxOf, clipMask, cropOf, emptyMask, fullMask, isEmpty, largestRegionIn, maskHas, overlapArea,
-  regionMask, stroke, subtractMasks, trimMask, unionMasks,
+  areaOf, bboxOf, clipMask, copyMask, cropOf, emptyMask, fullMask, isEmpty, largestRegionIn, maskHas, overlapArea,
+  paintSegment, regionMask, stroke, strokeBox, subtractMasks, trimMask, unionMasks, withRoom,
 } from '../../www/label/mask.js';
 import { compressCounts, cropToCounts, decodeMask, decompressCounts, encodeMask } from '../../www/label/rle.js';
 
@@ -135,4 +135,28 @@ test('a brush stroke sets the discs along its segment; the eraser clears them', 
   assert.ok(!maskHas(erased, 15, 8) && maskHas(erased, 10, 8));
   same(fullMask(stroke(erased, [15, 8], [15, 8], 2, 0, w, h), w, h), fullMask(erased, w, h));
   assert.ok(isEmpty(stroke(emptyMask(), [3, 3], [4, 4], 2, 0, w, h)));
+});
+
+test('a stroke painted in place, in a box grown with room to spare, is the pure stroke', () => {
+  const [w, h] = [60, 40];
+  const path = [[5, 5], [20, 8], [40, 30], [58, 39], [30, 20]];
+  let pure = emptyMask();
+  let live = copyMask(emptyMask());
+  let grown = 0;
+  for (let i = 1; i < path.length; i++) {
+    pure = stroke(pure, path[i - 1], path[i], 3, 1, w, h);
+    const before = live;
+    live = withRoom(live, strokeBox(path[i - 1], path[i], 3, w, h), w, h, 8);
+    if (live !== before) grown++;
+    const dirty = paintSegment(live, path[i - 1], path[i], 3, 1);
+    assert.ok(dirty[2] > 0 && dirty[3] > 0);
+  }
+  same(fullMask(trimMask(live), w, h), fullMask(pure, w, h));
+  assert.ok(grown < path.length - 1, `reallocated ${grown} times`);
+  assert.ok(live.x >= 0 && live.y >= 0 && live.x + live.w <= w && live.y + live.h <= h, 'the room stays inside the image');
+  // The eraser in place, without growing.
+  const erased = copyMask(live);
+  paintSegment(erased, [20, 8], [40, 30], 2, 0);
+  same(fullMask(trimMask(erased), w, h), fullMask(stroke(pure, [20, 8], [40, 30], 2, 0, w, h), w, h));
+  assert.equal(areaOf(live), areaOf(pure), 'the copy was painted, not the original');
 });

@@ -16,6 +16,7 @@ import { editor } from './state.js';
 import { persist, restore, save } from './store.js';
 import {
   acceptAll, brushSize, currentTool, fitBrush, holdBox, modifiersChanged, redrawInstances, redrawPreview, releaseBox, scaleBrush, setTool,
+  warmRegions,
 } from './tools.js';
 import { forgetRegions } from './canvas.js';
 
@@ -74,10 +75,11 @@ onImageShown((id) => {
   renderInstances();
 });
 onModelImageReady(() => refresh());
-onRegions(() => {
+onRegions((regions, busy) => {
   forgetRegions();
   redrawPreview();
   updateMaskUi();
+  if (regions && !busy) warmRegions();
 });
 onModelReady(() => {
   modelChanged();

@@ -1,5 +1,5 @@
-// The labelling canvas: the image, the instances over it, and a preview layer (the hovered
-// region, the box being drawn, the brush). Three stacked canvases at the displayed bitmap's
+// The labelling canvas: the image, the instances over it, a brush stroke in progress, and a
+// preview layer (the hovered region, the box being drawn, the brush). Stacked canvases at the displayed bitmap's
 // size (at most MAX_SIDE a side); masks are in the image's original pixels and each is drawn
 // from a sprite of its own box only, so a hover on a 4000×3000 photo redraws one region, not
 // the photo. Owns the view: the scale between original pixels and the canvas, and the layout.
@@ -9,9 +9,12 @@ import { el } from './dom.js';
 let view = null; // { bitmap, width, height (original pixels), scale (canvas px per original px) }
 const sprites = new Map(); // key → canvas of one mask's box
 let previewRect = null; // the preview layer's drawn area, canvas pixels
+let live = null; // the stroke in progress: { mask, style, sprite }
+const CANVASES = [el.imageCanvas, el.instanceCanvas, el.strokeCanvas, el.previewCanvas];
 const ctx = {
   image: el.imageCanvas.getContext('2d'),
   instances: el.instanceCanvas.getContext('2d'),
+  stroke: el.strokeCanvas.getContext('2d'),
   preview: el.previewCanvas.getContext('2d'),
 };
 
@@ -20,12 +23,13 @@ export const currentView = () => view;
 /** Shows a decoded image: `bitmap` (maybe scaled down) of an image `width`×`height` original pixels. */
 export function showImage(bitmap, width, height) {
   view = { bitmap, width, height, scale: bitmap.width / width };
-  for (const canvas of [el.imageCanvas, el.instanceCanvas, el.previewCanvas]) {
+  for (const canvas of CANVASES) {
     canvas.width = bitmap.width;
     canvas.height = bitmap.height;
   }
   ctx.image.drawImage(bitmap, 0, 0);
-  for (const c of [ctx.instances, ctx.preview]) c.imageSmoothingEnabled = false;
+  for (const c of [ctx.instances, ctx.stroke, ctx.preview]) c.imageSmoothingEnabled = false;
+  live = null;
   sprites.clear();
   previewRect = null;
   el.stage.hidden = false;
@@ -45,7 +49,7 @@ export function clearImage(note = '') {
   el.placeholder.hidden = Boolean(note);
   el.dropZone.classList.toggle('empty', !note);
   if (note) {
-    for (const canvas of [el.imageCanvas, el.instanceCanvas, el.previewCanvas]) {
+    for (const canvas of CANVASES) {
       canvas.width = 640;
       canvas.height = 400;
     }
@@ -89,35 +93,41 @@ export function screenPoint(x, y) {
   return { x: rect.left + (x / view.width) * rect.width, y: rect.top + (y / view.height) * rect.height };
 }
 
-// A mask's sprite: its box, filled in `color` at `fill` alpha with its edge at `edge` alpha
-// (in `edgeColor` when given).
-function sprite(mask, { color, fill, edge, edgeColor }) {
+// Writes the pixels of `rect` [x, y, w, h] (in the mask's box) of a mask's sprite into `image`
+// (an ImageData of that rect's size): the mask in `color` at `fill` alpha, its edge at `edge`
+// alpha (in `edgeColor` when given).
+function renderRect(image, mask, { color, fill, edge, edgeColor }, [rx, ry, rw, rh]) {
   const { w, h, data } = mask;
+  const pixels = new Uint32Array(image.data.buffer);
+  const pack = ([r, g, b], a) => ((a << 24) | (b << 16) | (g << 8) | r) >>> 0; // RGBA bytes, little-endian
+  const inside = pack(rgbOf(color), fill);
+  const border = pack(rgbOf(edgeColor ?? color), edge);
+  for (let y = ry; y < ry + rh; y++) {
+    const row = y * w;
+    const out = (y - ry) * rw - rx;
+    const edgeRow = y === 0 || y === h - 1;
+    for (let x = rx; x < rx + rw; x++) {
+      const i = row + x;
+      if (!data[i]) continue;
+      pixels[out + x] = edgeRow || x === 0 || x === w - 1 || !data[i - 1] || !data[i + 1] || !data[i - w] || !data[i + w] ? border : inside;
+    }
+  }
+}
+
+// A mask's sprite: a canvas of its box.
+function sprite(mask, style) {
+  const { w, h } = mask;
   const canvas = document.createElement('canvas');
   canvas.width = Math.max(1, w);
   canvas.height = Math.max(1, h);
   if (!w || !h) return canvas;
   const image = new ImageData(w, h);
-  const px = image.data;
-  const [r, g, b] = rgbOf(color);
-  const [er, eg, eb] = edgeColor ? rgbOf(edgeColor) : [r, g, b];
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      const i = y * w + x;
-      if (!data[i]) continue;
-      const border = x === 0 || y === 0 || x === w - 1 || y === h - 1
-        || !data[i - 1] || !data[i + 1] || !data[i - w] || !data[i + w];
-      const o = i * 4;
-      if (border) {
-        px[o] = er; px[o + 1] = eg; px[o + 2] = eb; px[o + 3] = edge;
-      } else {
-        px[o] = r; px[o + 1] = g; px[o + 2] = b; px[o + 3] = fill;
-      }
-    }
-  }
+  renderRect(image, mask, style, [0, 0, w, h]);
   canvas.getContext('2d').putImageData(image, 0, 0);
   return canvas;
 }
+
+const SELECTED = (color) => ({ color, fill: 150, edge: 255, edgeColor: '#ffffff' });
 
 function spriteFor(key, mask, style) {
   let found = sprites.get(key);
@@ -136,27 +146,85 @@ const place = (c, image, mask) => {
 
 /**
  * Draws the instances: [{ instance, mask }], each in its class's colour (`colorOf(classId)`);
- * hidden ones are skipped; the selected one is brighter with a white edge. `override`:
- * { id, mask } drawn instead of that instance's own mask (a brush stroke in progress).
+ * hidden ones are skipped, and `skip` (the one a stroke is painting); the selected one is
+ * brighter with a white edge.
  */
-export function drawInstances(entries, { colorOf, selected, override }) {
+export function drawInstances(entries, { colorOf, selected, skip = null }) {
   if (!view) return;
   const c = ctx.instances;
   c.clearRect(0, 0, c.canvas.width, c.canvas.height);
-  let overridden = false;
   for (const { instance, mask } of entries) {
-    if (instance.hidden) continue;
+    if (instance.hidden || instance.id === skip) continue;
     const color = colorOf(instance.classId);
     const isSelected = instance.id === selected;
-    if (override && override.id === instance.id) {
-      place(c, sprite(override.mask, { color, fill: 150, edge: 255, edgeColor: '#ffffff' }), override.mask);
-      overridden = true;
-      continue;
-    }
-    const style = isSelected ? { color, fill: 150, edge: 255, edgeColor: '#ffffff' } : { color, fill: 105, edge: 230 };
+    const style = isSelected ? SELECTED(color) : { color, fill: 105, edge: 230 };
     place(c, spriteFor(`${instance.id}|${instance.counts}|${color}|${isSelected}`, mask, style), mask);
   }
-  if (override && !overridden) place(c, sprite(override.mask, { color: override.color, fill: 150, edge: 255, edgeColor: '#ffffff' }), override.mask);
+}
+
+// Draws the stroke's sprite: all of it, or only around `rect` [x, y, w, h] (image pixels) — the
+// canvas rect is whole pixels and the sprite's matching part is drawn into it, so a stroke on a
+// photo-sized mask redraws only what the brush touched.
+function drawLive(rect = null) {
+  const c = ctx.stroke;
+  if (!rect || !live) {
+    c.clearRect(0, 0, c.canvas.width, c.canvas.height);
+    if (live) place(c, live.sprite, live.mask);
+    return;
+  }
+  const s = view.scale;
+  const x0 = Math.max(0, Math.floor(rect[0] * s) - 1);
+  const y0 = Math.max(0, Math.floor(rect[1] * s) - 1);
+  const x1 = Math.min(c.canvas.width, Math.ceil((rect[0] + rect[2]) * s) + 1);
+  const y1 = Math.min(c.canvas.height, Math.ceil((rect[1] + rect[3]) * s) + 1);
+  if (x1 <= x0 || y1 <= y0) return;
+  c.clearRect(x0, y0, x1 - x0, y1 - y0);
+  // The browser clips a source rect that leaves the sprite, and the destination with it.
+  c.drawImage(live.sprite, x0 / s - live.mask.x, y0 / s - live.mask.y, (x1 - x0) / s, (y1 - y0) / s, x0, y0, x1 - x0, y1 - y0);
+}
+
+/** A brush stroke starts on `mask` (painted in place as it goes: see strokeChanged), in `color`. */
+export function beginStroke(mask, color) {
+  if (!view) return;
+  const style = SELECTED(color);
+  live = { mask, style, sprite: sprite(mask, style) };
+  drawLive();
+}
+
+/**
+ * The stroke's mask changed inside `dirty` [x, y, w, h] (image pixels), or is a new, bigger
+ * mask: only that part of its sprite is drawn again.
+ */
+export function strokeChanged(mask, dirty) {
+  if (!live) return;
+  if (mask !== live.mask || live.sprite.width !== mask.w || live.sprite.height !== mask.h) {
+    live.mask = mask;
+    live.sprite = sprite(mask, live.style);
+  } else {
+    // One pixel more each side: the edge of the pixels around it may change too.
+    const x = Math.max(0, dirty[0] - mask.x - 1);
+    const y = Math.max(0, dirty[1] - mask.y - 1);
+    const w = Math.min(mask.w, dirty[0] - mask.x + dirty[2] + 1) - x;
+    const h = Math.min(mask.h, dirty[1] - mask.y + dirty[3] + 1) - y;
+    if (w <= 0 || h <= 0) return;
+    const image = new ImageData(w, h);
+    renderRect(image, mask, live.style, [x, y, w, h]);
+    if (view.scale === 1) {
+      // Canvas pixels are image pixels: straight onto the stroke layer (the sprite, rebuilt
+      // whenever the mask is, is not needed again for this mask).
+      ctx.stroke.putImageData(image, mask.x + x, mask.y + y);
+      return;
+    }
+    live.sprite.getContext('2d').putImageData(image, x, y);
+    drawLive([mask.x + x, mask.y + y, w, h]);
+    return;
+  }
+  drawLive();
+}
+
+export function endStroke() {
+  live = null;
+  drawLive();
 }
 
 function clearPreview() {
@@ -189,7 +257,7 @@ export function drawPreview({ region, box, brush } = {}) {
   const s = view.scale;
   if (region) {
     const cut = region.mode === 'cut';
-    const style = cut ? { color: '#ff4d4d', fill: 120, edge: 255 } : { color: region.color, fill: region.mode === 'merge' ? 150 : 120, edge: 255, edgeColor: '#ffffff' };
+    const style = cut ? { color: '#ff4d4d', fill: 120, edge: 255 } : { ...SELECTED(region.color), fill: region.mode === 'merge' ? 150 : 120 };
     const image = spriteFor(`region|${region.key}|${region.color}|${region.mode}`, region.mask, style);
     place(c, image, region.mask);
     grow([region.mask.x * s, region.mask.y * s, region.mask.w * s + 1, region.mask.h * s + 1]);
@@ -224,6 +292,11 @@ export function drawPreview({ region, box, brush } = {}) {
 function displayScale() {
   const rect = el.previewCanvas.getBoundingClientRect();
   return rect.width ? rect.width / el.previewCanvas.width : 1;
+}
+
+/** Makes a region's preview sprite ahead of the hover (large regions, in idle time). */
+export function warmRegion(region) {
+  if (view) spriteFor(`region|${region.key}|${region.color}|add`, region.mask, { ...SELECTED(region.color), fill: 120 });
 }
 
 /** Forgets the sprites of regions (the class mask changed). */

@@ -12,7 +12,7 @@ export const el = {
   undoButton: $('#undo-button'), redoButton: $('#redo-button'), prevButton: $('#prev-button'), nextButton: $('#next-button'),
   imagePosition: $('#image-position'), doneButton: $('#done-button'),
   dropZone: $('#drop-zone'), stage: $('#stage'), placeholder: $('#placeholder'), stageNote: $('#stage-note'),
-  imageCanvas: $('#image-canvas'), instanceCanvas: $('#instance-canvas'), previewCanvas: $('#preview-canvas'),
+  imageCanvas: $('#image-canvas'), instanceCanvas: $('#instance-canvas'), strokeCanvas: $('#stroke-canvas'), previewCanvas: $('#preview-canvas'),
   imageInfo: $('#image-info'), hoverInfo: $('#hover-info'), keyHelp: $('#key-help'),
   classForm: $('#class-form'), classInput: $('#class-input'), classList: $('#class-list'), classFile: $('#class-file'),
   maskState: $('#mask-state'), threshold: $('#threshold'), thresholdValue: $('#threshold-value'),

@@ -7,6 +7,9 @@ export const emptyMask = () => ({ x: 0, y: 0, w: 0, h: 0, data: new Uint8Array(0
 
 export const isEmpty = (mask) => mask.w === 0 || mask.h === 0;
 
+/** A copy that can be changed in place (see paintSegment). */
+export const copyMask = (mask) => ({ ...mask, data: mask.data.slice() });
+
 /** The number of set pixels. */
 export function areaOf(mask) {
   let n = 0;
@@ -152,31 +155,48 @@ export function largestRegionIn(components, width, height, [x0, y0, x1, y1]) {
   return best;
 }
 
-/**
- * A brush stroke: discs of `radius` pixels along the segment (x0, y0) → (x1, y1), set
- * (`value` 1, the brush) or cleared (0, the eraser) in `mask`, clipped to the `width`×`height`
- * image. The brush grows the mask's box as needed; the result is trimmed.
- */
-export function stroke(mask, [x0, y0], [x1, y1], radius, value, width, height) {
+/** The box [x, y, w, h] of a brush segment (x0, y0) → (x1, y1) of `radius`, clipped to the image. */
+export function strokeBox([x0, y0], [x1, y1], radius, width, height) {
   const r = Math.max(0.5, radius);
-  const box = {
-    x: Math.max(0, Math.floor(Math.min(x0, x1) - r)),
-    y: Math.max(0, Math.floor(Math.min(y0, y1) - r)),
-  };
-  box.w = Math.min(width, Math.ceil(Math.max(x0, x1) + r) + 1) - box.x;
-  box.h = Math.min(height, Math.ceil(Math.max(y0, y1) + r) + 1) - box.y;
-  if (box.w <= 0 || box.h <= 0) return mask;
-  if (!value && isEmpty(mask)) return mask;
-  const out = value ? copyInto(mask, unionBox(mask, box)) : copyInto(mask, mask);
+  const x = Math.max(0, Math.floor(Math.min(x0, x1) - r));
+  const y = Math.max(0, Math.floor(Math.min(y0, y1) - r));
+  return [x, y, Math.min(width, Math.ceil(Math.max(x0, x1) + r) + 1) - x, Math.min(height, Math.ceil(Math.max(y0, y1) + r) + 1) - y];
+}
+
+/**
+ * `mask` itself when its box holds box [x, y, w, h], else a copy in a box grown to hold it with
+ * `margin` pixels to spare on each side (clipped to the `width`×`height` image): room for a
+ * brush stroke to paint in place.
+ */
+export function withRoom(mask, [x, y, w, h], width, height, margin = 0) {
+  if (w <= 0 || h <= 0) return mask;
+  if (!isEmpty(mask) && x >= mask.x && y >= mask.y && x + w <= mask.x + mask.w && y + h <= mask.y + mask.h) return mask;
+  const want = unionBox(mask, { x, y, w, h });
+  const bx = Math.max(0, want.x - margin);
+  const by = Math.max(0, want.y - margin);
+  return copyInto(mask, {
+    x: bx, y: by, w: Math.min(width, want.x + want.w + margin) - bx, h: Math.min(height, want.y + want.h + margin) - by,
+  });
+}
+
+/**
+ * Paints a brush segment into `mask` in place (`value` 1 sets, 0 clears), within the mask's box
+ * only (see withRoom). Returns the box [x, y, w, h] it may have changed.
+ */
+export function paintSegment(mask, [x0, y0], [x1, y1], radius, value) {
+  const r = Math.max(0.5, radius);
+  const [bx, by, bw, bh] = strokeBox([x0, y0], [x1, y1], r, mask.x + mask.w, mask.y + mask.h);
+  const xa = Math.max(bx, mask.x);
+  const xb = Math.min(bx + bw, mask.x + mask.w);
+  const ya = Math.max(by, mask.y);
+  const yb = Math.min(by + bh, mask.y + mask.h);
   const dx = x1 - x0;
   const dy = y1 - y0;
   const length2 = dx * dx + dy * dy;
   const r2 = r * r;
-  const xa = Math.max(box.x, out.x);
-  const xb = Math.min(box.x + box.w, out.x + out.w);
-  const ya = Math.max(box.y, out.y);
-  const yb = Math.min(box.y + box.h, out.y + out.h);
+  const set = value ? 1 : 0;
   for (let y = ya; y < yb; y++) {
+    const row = (y - mask.y) * mask.w - mask.x;
     for (let x = xa; x < xb; x++) {
       // The pixel's centre against the nearest point of the segment.
       const px = x + 0.5;
@@ -184,10 +204,25 @@ export function stroke(mask, [x0, y0], [x1, y1], radius, value, width, height) {
       const t = length2 ? Math.max(0, Math.min(1, ((px - x0) * dx + (py - y0) * dy) / length2)) : 0;
       const ex = px - (x0 + t * dx);
       const ey = py - (y0 + t * dy);
-      if (ex * ex + ey * ey <= r2) out.data[(y - out.y) * out.w + (x - out.x)] = value ? 1 : 0;
+      if (ex * ex + ey * ey <= r2) mask.data[row + x] = set;
     }
   }
-  return trimMask(out);
+  return [xa, ya, Math.max(0, xb - xa), Math.max(0, yb - ya)];
+}
+
+/**
+ * A brush stroke: discs of `radius` pixels along the segment (x0, y0) → (x1, y1), set
+ * (`value` 1, the brush) or cleared (0, the eraser) in `mask`, clipped to the `width`×`height`
+ * image. The brush grows the mask's box as needed; the result is trimmed.
+ */
+export function stroke(mask, from, to, radius, value, width, height) {
+  const box = strokeBox(from, to, radius, width, height);
+  if (box[2] <= 0 || box[3] <= 0) return mask;
+  if (!value && isEmpty(mask)) return mask;
+  const out = value ? withRoom(mask, box, width, height) : mask;
+  const copy = out === mask ? copyInto(mask, mask) : out;
+  paintSegment(copy, from, to, radius, value);
+  return trimMask(copy);
 }
 
 /** The mask as a full-size row-major Uint8Array (for a visual prompt). */

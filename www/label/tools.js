@@ -5,11 +5,12 @@
 // mixed in, and the largest region inside it becomes an instance. Brush and eraser paint the
 // selected instance (the brush starts one when none is selected). Owns the tool and the
 // stroke or box in progress; every result is one undoable edit.
-import { drawInstances, drawPreview, imagePoint } from './canvas.js';
+import { beginStroke, drawInstances, drawPreview, endStroke, imagePoint, strokeChanged, warmRegion } from './canvas.js';
 import { el } from './dom.js';
 import { shownImage } from './images.js';
 import {
-  areaOf, bboxOf, clipMask, emptyMask, isEmpty, largestRegionIn, maskHas, overlapArea, regionMask, stroke, subtractMasks, unionMasks,
+  areaOf, bboxOf, clipMask, copyMask, emptyMask, isEmpty, largestRegionIn, maskHas, overlapArea, paintSegment, regionMask, strokeBox,
+  subtractMasks, trimMask, unionMasks, withRoom,
 } from './mask.js';
 import { boxRegions, currentRegions, regionAt, regionCrop, regionList } from './masks.js';
 import { reportError, setBusy, showMessage } from './messages.js';
@@ -95,10 +96,9 @@ function updateToolUi() {
 
 const colorOf = (classId) => editor.project.classById(classId)?.color ?? '#9aa3ae';
 
-/** Redraws the instances (with a stroke in progress, if any). */
+/** Redraws the instances (less the one a stroke in progress paints). */
 export function redrawInstances() {
-  const override = drag?.kind === 'stroke' ? { id: drag.id, mask: drag.mask, color: drag.color } : null;
-  drawInstances(editor.currentInstances(), { colorOf, selected: editor.selected, override });
+  drawInstances(editor.currentInstances(), { colorOf, selected: editor.selected, skip: drag?.kind === 'stroke' ? drag.id : null });
 }
 
 /** The instance under original pixel (x, y), topmost first (visible ones only). */
@@ -121,6 +121,27 @@ function target(point) {
   return label ? { kind: 'add', label } : null;
 }
 
+const regionKey = (label) => `${currentRegions()?.imageId}|${currentRegions()?.key}|${currentRegions()?.threshold}|${label}`;
+
+/**
+ * Prepares the previews of the largest regions (over 1 % of the image) while the page is idle,
+ * so the first hover over a photo-sized region costs nothing.
+ */
+export function warmRegions() {
+  const regions = currentRegions();
+  const cls = editor.project.activeClass;
+  if (!regions || !cls) return;
+  const big = regionList().filter((r) => r.area > (regions.width * regions.height) / 100).sort((a, b) => b.area - a.area).slice(0, 4);
+  const idle = window.requestIdleCallback ?? ((work) => setTimeout(work, 50));
+  const next = () => {
+    const region = big.shift();
+    if (!region || currentRegions() !== regions) return;
+    warmRegion({ key: regionKey(region.label), mask: regionCrop(region.label), color: cls.color });
+    idle(next);
+  };
+  idle(next);
+}
+
 /** Redraws the preview layer for the pointer's last position. */
 export function redrawPreview() {
   if (!shownImage()) return;
@@ -133,7 +154,7 @@ export function redrawPreview() {
     const cls = editor.project.activeClass;
     if (t?.label) {
       const mask = regionCrop(t.label);
-      preview.region = { key: `${currentRegions()?.key}|${currentRegions()?.threshold}|${t.label}`, mask, color: cls?.color ?? '#ffffff', mode: t.kind };
+      preview.region = { key: regionKey(t.label), mask, color: cls?.color ?? '#ffffff', mode: t.kind };
       const verb = { add: 'Click: add', merge: 'Shift+click: merge', cut: 'Alt+click: cut' }[t.kind];
       info = `${verb} ${cls?.name ?? ''} region · ${currentRegions().areas[t.label].toLocaleString()} px`;
     } else if (t?.kind === 'select') {
@@ -250,6 +271,16 @@ async function boxDone(dragged) {
   }
 }
 
+// Paints the stroke on to `to`: the brush grows the mask's box when it reaches its edge (with
+// room to spare, so a stroke reallocates rarely). Returns the box it changed.
+function paintTo(view, to) {
+  const box = strokeBox(drag.last, to, brushRadius, view.width, view.height);
+  if (drag.value) drag.mask = withRoom(drag.mask, box, view.width, view.height, Math.max(64, Math.ceil(brushRadius * 4)));
+  const dirty = paintSegment(drag.mask, drag.last, to, brushRadius, drag.value);
+  drag.last = to;
+  return dirty;
+}
+
 // ---- Pointer ----
 
 function pointOf(event) {
@@ -280,12 +311,14 @@ el.previewCanvas.addEventListener('pointerdown', (event) => {
     const cls = selected ? editor.project.classById(selected.instance.classId) : needClass();
     if (!cls) return;
     const value = tool === 'brush' ? 1 : 0;
-    const start = selected?.mask ?? emptyMask();
+    // The stroke paints a copy in place, in a box with room to spare (grown when it runs out).
     drag = {
-      kind: 'stroke', id: selected?.instance.id ?? null, classId: cls.id, color: cls.color, value, last: [point.x, point.y],
-      mask: stroke(start, [point.x, point.y], [point.x, point.y], brushRadius, value, view.width, view.height),
+      kind: 'stroke', id: selected?.instance.id ?? null, classId: cls.id, value, last: [point.x, point.y],
+      mask: copyMask(selected?.mask ?? emptyMask()),
     };
+    paintTo(view, [point.x, point.y]);
     redrawInstances();
+    beginStroke(drag.mask, cls.color);
   } else {
     drag = { kind: 'click', point };
   }
@@ -298,9 +331,9 @@ el.previewCanvas.addEventListener('pointermove', (event) => {
   if (drag?.kind === 'box' && point && view) {
     drag.box = clampBox(drag.start, [point.x, point.y], view);
   } else if (drag?.kind === 'stroke' && point && view) {
-    drag.mask = stroke(drag.mask, drag.last, [point.x, point.y], brushRadius, drag.value, view.width, view.height);
-    drag.last = [point.x, point.y];
-    redrawInstances();
+    const before = drag.mask;
+    const dirty = paintTo(view, [point.x, point.y]);
+    strokeChanged(drag.mask, drag.mask === before ? dirty : null);
   }
   redrawPreview();
 });
@@ -319,7 +352,8 @@ el.previewCanvas.addEventListener('pointerup', (event) => {
     boxDone(current.box);
   } else if (current.kind === 'stroke') {
     const label = current.value ? `brush #${current.id ?? 'new'}` : `erase from #${current.id}`;
-    commitMask(current.classId, current.mask, { id: current.id, label });
+    commitMask(current.classId, trimMask(current.mask), { id: current.id, label });
+    endStroke();
     redrawInstances();
   } else {
     clickAt({ ...current.point, shift: event.shiftKey, alt: event.altKey || event.button === 2 });
