@@ -75,8 +75,10 @@ onImageShown((id) => {
   renderInstances();
 });
 onModelImageReady(() => refresh());
+let shownRegions = null;
 onRegions((regions, busy) => {
-  forgetRegions();
+  if (regions !== shownRegions) forgetRegions();
+  shownRegions = regions;
   redrawPreview();
   updateMaskUi();
   if (regions && !busy) warmRegions();

@@ -31,6 +31,7 @@ export function showImage(bitmap, width, height) {
   for (const c of [ctx.instances, ctx.stroke, ctx.preview]) c.imageSmoothingEnabled = false;
   live = null;
   sprites.clear();
+  spritePixels = 0;
   previewRect = null;
   el.stage.hidden = false;
   el.placeholder.hidden = true;
@@ -42,6 +43,7 @@ export function showImage(bitmap, width, height) {
 export function clearImage(note = '') {
   view = null;
   sprites.clear();
+  spritePixels = 0;
   for (const c of Object.values(ctx)) c.clearRect(0, 0, c.canvas.width, c.canvas.height);
   el.stageNote.textContent = note;
   el.stageNote.hidden = !note;
@@ -129,13 +131,28 @@ function sprite(mask, style) {
 
 const SELECTED = (color) => ({ color, fill: 150, edge: 255, edgeColor: '#ffffff' });
 
+// Sprites are kept within a budget of pixels (a photo-sized region's is 12 megapixels), the
+// least recently used dropped first.
+const SPRITE_BUDGET = 48e6;
+let spritePixels = 0;
+
+function dropSprite(key) {
+  const found = sprites.get(key);
+  if (!found) return;
+  spritePixels -= found.width * found.height;
+  sprites.delete(key);
+}
+
 function spriteFor(key, mask, style) {
   let found = sprites.get(key);
-  if (!found) {
+  if (found) {
+    sprites.delete(key);
+  } else {
     found = sprite(mask, style);
-    sprites.set(key, found);
-    if (sprites.size > 400) sprites.delete(sprites.keys().next().value);
+    spritePixels += found.width * found.height;
   }
+  sprites.set(key, found);
+  while (spritePixels > SPRITE_BUDGET && sprites.size > 1) dropSprite(sprites.keys().next().value);
   return found;
 }
 
@@ -153,13 +170,18 @@ export function drawInstances(entries, { colorOf, selected, skip = null }) {
   if (!view) return;
   const c = ctx.instances;
   c.clearRect(0, 0, c.canvas.width, c.canvas.height);
+  const used = new Set();
   for (const { instance, mask } of entries) {
     if (instance.hidden || instance.id === skip) continue;
     const color = colorOf(instance.classId);
     const isSelected = instance.id === selected;
     const style = isSelected ? SELECTED(color) : { color, fill: 105, edge: 230 };
-    place(c, spriteFor(`${instance.id}|${instance.counts}|${color}|${isSelected}`, mask, style), mask);
+    const key = `instance|${instance.id}|${instance.counts}|${color}|${isSelected}`;
+    used.add(key);
+    place(c, spriteFor(key, mask, style), mask);
   }
+  // Sprites of masks no longer drawn (edited, deleted, deselected) go at once.
+  for (const key of [...sprites.keys()]) if (key.startsWith('instance|') && !used.has(key)) dropSprite(key);
 }
 
 // Draws the stroke's sprite: all of it, or only around `rect` [x, y, w, h] (image pixels) — the
@@ -301,7 +323,7 @@ export function warmRegion(region) {
 
 /** Forgets the sprites of regions (the class mask changed). */
 export function forgetRegions() {
-  for (const key of sprites.keys()) if (key.startsWith('region|')) sprites.delete(key);
+  for (const key of [...sprites.keys()]) if (key.startsWith('region|')) dropSprite(key);
 }
 
 window.addEventListener('resize', layout);
