@@ -6,6 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/clipseg-target}"
 clipseg="$CARGO_TARGET_DIR/debug/clipseg"
+# The Python with pycocotools that checks `clipseg label`'s COCO output (.ci/run makes .venv-labels).
+if [ -z "${CLIPSEG_PYTHON:-}" ] && [ -x .venv-labels/bin/python ]; then
+  export CLIPSEG_PYTHON="$PWD/.venv-labels/bin/python"
+fi
 
 npm run test:unit
 cargo test --locked --workspace

@@ -1,4 +1,8 @@
-//! Command-line interface: `segment`, `tokenize`, `convert`, `bench`.
+//! Command-line interface: `segment`, `label`, `merge`, `tokenize`, `convert`, `bench`.
+
+mod journal;
+mod label;
+mod shard;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -17,6 +21,9 @@ struct Cli {
     #[command(subcommand)]
     command: Command,
 }
+
+/// Probability above which a pixel is in a mask (`segment --mask`, `label`).
+const DEFAULT_THRESHOLD: f32 = 0.5;
 
 #[derive(Clone, Copy, ValueEnum)]
 enum Backend {
@@ -69,11 +76,16 @@ enum Command {
         #[arg(long)]
         mask: Option<PathBuf>,
         /// Probability above which a pixel is in the mask.
-        #[arg(long, default_value_t = 0.5)]
+        #[arg(long, default_value_t = DEFAULT_THRESHOLD)]
         threshold: f32,
         #[arg(long, value_enum, default_value_t = Backend::Cpu)]
         backend: Backend,
     },
+    /// Label a folder of images with text-prompted classes: a COCO, YOLO or PNG-mask dataset,
+    /// one instance per connected component (shardable, resumable).
+    Label(label::LabelArgs),
+    /// Merge COCO files (e.g. the shards of a `label` run) into one.
+    Merge(label::MergeArgs),
     /// Print each text's token ids as a JSON array, one line per text.
     Tokenize {
         #[arg(long)]
@@ -138,9 +150,7 @@ pub fn run() -> Result<(), Error> {
             if logits.is_none() && mask.is_none() {
                 return Err(Error::usage("nothing to write: give --logits and/or --mask"));
             }
-            if !(0.0..=1.0).contains(&threshold) {
-                return Err(Error::usage(format!("--threshold must be within 0 and 1, got {threshold}")));
-            }
+            check_threshold(threshold)?;
             // Read and check every input before the slow model load, so mistakes show at once.
             let query = Arc::new(read_image(&image)?);
             let picture = match &visual_prompt {
@@ -168,9 +178,8 @@ pub fn run() -> Result<(), Error> {
             if let Some(path) = &mask {
                 for (index, map) in values.chunks(side * side).enumerate() {
                     let (w, h) = (encoded.width(), encoded.height());
-                    let full = resize_plane(map, side, side, w as usize, h as usize);
                     let target = mask_path(path, index, count);
-                    image::GrayImage::from_raw(w, h, mask_from_logits(&full, threshold))
+                    image::GrayImage::from_raw(w, h, image_mask(map, side, w, h, threshold))
                         .expect("mask has the image's size")
                         .save(&target)
                         .map_err(|e| Error::io(format!("cannot write {}: {e}", target.display())))?;
@@ -178,6 +187,8 @@ pub fn run() -> Result<(), Error> {
             }
             Ok(())
         }
+        Command::Label(args) => label::label(args),
+        Command::Merge(args) => label::merge(args),
         Command::Tokenize { model, texts } => {
             let tokenizer = clipseg::tokenizer::ClipTokenizer::from_bytes(&ModelDir::read(&model)?.tokenizer_json)?;
             for text in &texts {
@@ -200,6 +211,20 @@ pub fn run() -> Result<(), Error> {
         }
         Command::Bench { model, backend, image, runs, json } => bench(&model, backend, image.as_deref(), runs.max(1), json),
     }
+}
+
+fn check_threshold(threshold: f32) -> Result<(), Error> {
+    if !(0.0..=1.0).contains(&threshold) {
+        return Err(Error::usage(format!("--threshold must be within 0 and 1, got {threshold}")));
+    }
+    Ok(())
+}
+
+/// The mask `segment --mask` writes for one logits map (`side × side`, before sigmoid): resized
+/// bilinearly to the image's `width × height`, 255 where sigmoid > `threshold`, else 0. `label`
+/// cuts its instances from exactly this mask.
+fn image_mask(logits: &[f32], side: usize, width: u32, height: u32, threshold: f32) -> Vec<u8> {
+    mask_from_logits(&resize_plane(logits, side, side, width as usize, height as usize), threshold)
 }
 
 fn device(backend: Backend) -> Result<Device, Error> {

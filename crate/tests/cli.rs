@@ -3,31 +3,8 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use common::*;
-
-fn clipseg(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_clipseg")).args(args).output().expect("clipseg runs")
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = clipseg(args);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "clipseg {args:?} failed: {stderr}");
-    String::from_utf8(out.stdout).unwrap()
-}
-
-/// Fails with exit code 1 and exactly one line on stderr, which mentions `needle`.
-fn fails_clearly(args: &[&str], needle: &str) {
-    let out = clipseg(args);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "clipseg {args:?}: exit {:?}, stderr {stderr}", out.status);
-    assert_eq!(stderr.trim_end().lines().count(), 1, "clipseg {args:?}: stderr is not one line:\n{stderr}");
-    assert!(stderr.starts_with("error: "), "{stderr}");
-    assert!(!stderr.contains("panicked") && !stderr.contains("internal failure"), "{stderr}");
-    assert!(stderr.to_lowercase().contains(&needle.to_lowercase()), "clipseg {args:?}: {stderr:?} lacks {needle:?}");
-}
 
 fn model(config: &str) -> String {
     fixtures().join(config).display().to_string()

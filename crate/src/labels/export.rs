@@ -8,6 +8,7 @@ use std::str::FromStr;
 use super::coco::{Annotation, Dataset, Image, Segmentation, SegmentationKind};
 use super::mask::Mask;
 use super::polygon::PolygonOptions;
+use super::rle::Rle;
 use super::{Result, error, png, yolo};
 
 /// The formats a dataset can be exported to.
@@ -95,9 +96,13 @@ fn coco_with(dataset: &Dataset, options: &ExportOptions) -> Result<Dataset> {
         let image = images
             .get(&annotation.image_id)
             .ok_or_else(|| no_image(annotation.image_id))?;
-        let mask = mask_of(image, annotation)?;
-        let (segmentation, rle) =
-            Segmentation::encode(&mask, options.segmentation, &options.polygon)?;
+        let rle = rle_of(image, annotation)?;
+        // RLE to RLE needs no mask: the runs are carried over (as pycocotools would), and drawing
+        // an image-sized mask per annotation would make many small objects slow.
+        let (segmentation, rle) = match options.segmentation {
+            SegmentationKind::Rle => (Segmentation::from_rle(&rle), rle),
+            kind => Segmentation::encode(&rle.decode(), kind, &options.polygon)?,
+        };
         annotation.segmentation = segmentation;
         annotation.area = rle.area() as f64;
         annotation.bbox = rle.bbox().map(|v| v as f64);
@@ -139,14 +144,17 @@ fn no_image(id: u64) -> crate::Error {
     ))
 }
 
-/// The mask of an annotation of `image` (found once per image, not searched for per annotation,
+/// The RLE of an annotation of `image` (found once per image, not searched for per annotation,
 /// so a large dataset exports in linear time).
-fn mask_of(image: &Image, annotation: &Annotation) -> Result<Mask> {
-    let rle = annotation
+fn rle_of(image: &Image, annotation: &Annotation) -> Result<Rle> {
+    annotation
         .segmentation
         .to_rle(image.width, image.height)
-        .map_err(|e| error(format!("annotation {}: {e}", annotation.id)))?;
-    Ok(rle.decode())
+        .map_err(|e| error(format!("annotation {}: {e}", annotation.id)))
+}
+
+fn mask_of(image: &Image, annotation: &Annotation) -> Result<Mask> {
+    Ok(rle_of(image, annotation)?.decode())
 }
 
 /// `file_name` without its extension, with `/` between folders.

@@ -2,6 +2,7 @@
 #![allow(dead_code)] // each test binary uses a different part
 
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 use burn::tensor::{Device, Tensor};
@@ -10,6 +11,39 @@ use serde_json::Value;
 
 pub fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures")
+}
+
+/// The `clipseg` binary, without the array-job variables `label` reads (the tests set them
+/// themselves; a CI job that runs under Slurm must not shard them).
+pub fn clipseg_command() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_clipseg"));
+    for name in ["SLURM_ARRAY_TASK_ID", "SLURM_ARRAY_TASK_COUNT", "SLURM_ARRAY_TASK_MIN", "SLURM_ARRAY_TASK_STEP", "JOB_COMPLETION_INDEX"] {
+        command.env_remove(name);
+    }
+    command
+}
+
+pub fn clipseg(args: &[&str]) -> Output {
+    clipseg_command().args(args).output().expect("clipseg runs")
+}
+
+/// Runs `clipseg` and returns its stdout; fails the test when it fails.
+pub fn ok(args: &[&str]) -> String {
+    let out = clipseg(args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "clipseg {args:?} failed: {stderr}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Fails with exit code 1 and exactly one line on stderr, which mentions `needle`.
+pub fn fails_clearly(args: &[&str], needle: &str) {
+    let out = clipseg(args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "clipseg {args:?}: exit {:?}, stderr {stderr}", out.status);
+    assert_eq!(stderr.trim_end().lines().count(), 1, "clipseg {args:?}: stderr is not one line:\n{stderr}");
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    assert!(!stderr.contains("panicked") && !stderr.contains("internal failure"), "{stderr}");
+    assert!(stderr.to_lowercase().contains(&needle.to_lowercase()), "clipseg {args:?}: {stderr:?} lacks {needle:?}");
 }
 
 /// The fixture model configurations (see fixtures/README.md).
