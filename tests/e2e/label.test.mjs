@@ -349,12 +349,13 @@ describe('the labelling page', () => {
   test('import: the COCO file and its photos in a new project give the same labels', async () => {
     const all = await state(page);
     const before = { ...all, images: all.images.filter((i) => !i.error) };
-    await page.click('#new-project');
+    await page.click('#new-project'); // confirmed (the dialog handler accepts)
+    await page.waitForFunction(() => window.clipsegLabel.state.images.length === 0 && window.clipsegLabel.state.history.length === 0);
     await idle(page);
-    assert.equal((await state(page)).images.length, 0);
     const json = join(scratch, 'instances.json');
     writeFileSync(json, exported.bytes);
     await page.setInputFiles('#import-input', [json, ...IMAGES.map((n) => join(folder, n))]);
+    await page.waitForFunction((n) => window.clipsegLabel.state.history.length === 1 && window.clipsegLabel.state.images.length === n, IMAGES.length);
     await idle(page);
     const s = await state(page);
     assert.deepEqual(s.classes.map((c) => c.name), before.classes.map((c) => c.name));

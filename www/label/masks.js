@@ -4,6 +4,7 @@
 // click and "accept all" read the regions. Several prompts of one class are averaged as
 // probabilities; a class with an example instance ("more like this") mixes that mask, as a
 // visual prompt, into its text. Owns the logits cache and the current regions.
+import { meanLogits, promptKey } from './logits.js';
 import { fullMask, regionMask } from './mask.js';
 import { decodeMask } from './rle.js';
 import { fileOf, modelImageId, setModelImage } from './images.js';
@@ -27,26 +28,6 @@ export function onRegions(listener) {
 
 export const currentRegions = () => regions;
 export const pending = () => running;
-
-/** A class's prompts as one key: its prompts and its example's mask, if any. */
-export function promptKey(cls) {
-  const like = cls.exemplar ? `|like:${cls.exemplar.imageId}:${cls.exemplar.counts}` : '';
-  return `${cls.prompts.join('\n')}${like}`;
-}
-
-/** The mean of the prompts' probabilities, as one map of logits. */
-export function meanLogits(logits, count, size) {
-  const plane = size * size;
-  if (count === 1) return logits.slice(0, plane);
-  const out = new Float32Array(plane);
-  for (let i = 0; i < plane; i++) {
-    let p = 0;
-    for (let k = 0; k < count; k++) p += 1 / (1 + Math.exp(-logits[k * plane + i]));
-    p = Math.min(1 - 1e-7, Math.max(1e-7, p / count));
-    out[i] = Math.log(p / (1 - p));
-  }
-  return out;
-}
 
 /** The visual prompt of a class's example: { mask, image? } (image when it is on another image). */
 export async function exemplarPrompt(exemplar, currentId) {

@@ -71,7 +71,9 @@ export function setSaveState(state, detail = '', onRetry = null) {
   el.saveState.className = `save-state ${state}`;
   const text = state === 'saved' ? 'All changes saved in this browser' : state === 'saving' ? 'Saving…' : 'Not saved';
   el.saveState.replaceChildren(text);
-  el.saveState.title = detail || text;
+  const kept = el.saveState.dataset.persisted === 'false'
+    ? ' The browser may clear this site’s storage when space runs low: export the dataset now and then.' : '';
+  el.saveState.title = `${detail || text}.${kept}`;
   if (state === 'unsaved' && onRetry) {
     el.saveState.append(' ', h('button', { type: 'button', className: 'small link', textContent: 'Retry', onclick: () => retry?.() }));
   }

@@ -4,9 +4,10 @@
 // included. A failed write (quota, a denied or missing database) is shown to the person, the
 // indicator says "Not saved", and what was not written stays marked to be written by the next
 // save or a Retry: nothing is dropped silently. Only "New project" clears the database.
+import { el } from './dom.js';
 import { History } from './history.js';
 import { Project } from './project.js';
-import { reportError, setSaveState } from './messages.js';
+import { reportError, setNotice, setSaveState } from './messages.js';
 
 const DB_NAME = 'clipseg-label';
 const DB_VERSION = 1;
@@ -87,13 +88,32 @@ export async function restore(owner) {
   }
 }
 
-/** Asks the browser to keep this site's storage (not evicted under pressure). */
+/**
+ * Asks the browser to keep this site's storage (not evicted under pressure); the save
+ * indicator's tooltip says whether it will.
+ */
 export async function persist() {
+  let kept = false;
   try {
-    return (await navigator.storage?.persist?.()) ?? false;
+    kept = (await navigator.storage?.persist?.()) ?? false;
   } catch {
-    return false;
+    kept = false;
   }
+  el.saveState.dataset.persisted = String(kept);
+  return kept;
+}
+
+// Two tabs of this page would each save their own copy of the project over the other's: each
+// tab says hello, and one that hears another says so.
+const tabs = globalThis.BroadcastChannel ? new BroadcastChannel('clipseg-label') : null;
+if (tabs) {
+  tabs.onmessage = ({ data }) => {
+    if (data === 'hello') tabs.postMessage('here');
+    if (data === 'hello' || data === 'here') {
+      setNotice('tabs', 'The labelling page is open in another tab of this browser too. Work in one of them only: each saves its own copy of the project over the other’s.');
+    }
+  };
+  tabs.postMessage('hello');
 }
 
 /** Writes what changed since the last save, now (saves are serial; one asked during another follows it). */
