@@ -6,7 +6,8 @@ import { layout, screenPoint } from './canvas.js';
 import { activateIndex, renderClasses } from './classes.js';
 import { el, h, typingIn } from './dom.js';
 import { exportInfo } from './exporter.js';
-import { go, modelChanged, onImageShown, onModelImageReady, prepareModel, renderImages, resetImages, showCurrent, shownImage } from './images.js';
+import { modelChanged } from './encoder.js';
+import { go, onImageShown, onModelImageReady, prepareModel, renderImages, resetImages, showCurrent, shownImage } from './images.js';
 import { deleteSelected, likeSelected, relabelSelected, renderInstances, toggleHidden } from './instances.js';
 import { KEY_HELP, MOUSE_HELP, actionFor, classIndexOf } from './keys.js';
 import { currentRegions, forget, onRegions, pending, refresh } from './masks.js';
@@ -117,6 +118,9 @@ const ACTIONS = {
 document.addEventListener('keydown', (event) => {
   modifiersChanged(event);
   if (typingIn(event.target) && event.key !== 'Escape') return;
+  // Keys a focused control uses itself: Enter on a button, arrows on a slider.
+  if (event.key === 'Enter' && event.target.closest?.('button, a, summary, label')) return;
+  if (/^(Arrow|Page|Home|End)/.test(event.key) && event.target.matches?.('input[type="range"]')) return;
   const action = actionFor(event);
   if (!action) return;
   if (action === 'class') activateIndex(classIndexOf(event));

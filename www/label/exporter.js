@@ -3,7 +3,7 @@
 // or those already in the project) to carry on labelling, and "New project".
 import { toCoco, planImport } from './dataset.js';
 import { download, el } from './dom.js';
-import { addFiles, fileOf } from './images.js';
+import { addFiles, fileOf } from './files.js';
 import { clearError, reportError, setBusy, showMessage } from './messages.js';
 import { Project } from './project.js';
 import { History } from './history.js';

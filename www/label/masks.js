@@ -7,7 +7,8 @@
 import { meanLogits, promptKey } from './logits.js';
 import { fullMask, regionMask } from './mask.js';
 import { decodeMask } from './rle.js';
-import { fileOf, modelImageId, setModelImage } from './images.js';
+import { modelImageId, setModelImage } from './encoder.js';
+import { fileOf } from './files.js';
 import { reportError, setBusy } from './messages.js';
 import { foregroundTask, segmenter } from './model.js';
 import { editor, labelsWorker } from './state.js';

@@ -9,5 +9,8 @@ let labels = null;
 /** The labelling worker (class masks, RLE, the dataset zip, COCO import). */
 export const labelsWorker = () => (labels ??= new Labels());
 
-/** The image a key of the model's cache names. */
-export const imageKey = (id) => `image-${id}`;
+/**
+ * The key of an image in the model worker's cache of encoded images: ids start again in a new
+ * project, so the key names the project too.
+ */
+export const imageKey = (id) => `${editor.project.createdAt}-${id}`;
