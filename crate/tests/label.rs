@@ -369,6 +369,9 @@ fn bad_arguments_get_one_clear_line() {
     assert_eq!(output.status.code(), Some(1));
     assert!(stderr.starts_with("error: ") && stderr.contains("--shards N"), "{stderr}");
     assert!(!Path::new(&json).exists() && !Path::new(&format!("{json}.partial")).exists(), "nothing written");
+    // A model that does not load leaves no journal behind to hold the next run to its arguments.
+    fails_clearly(&["label", "--model", "/no/such/model", "--out", &json, "--images", &dir, "--class", "cat"], "does not exist");
+    assert!(!Path::new(&format!("{json}.partial")).exists(), "no journal");
 
     let broken = out.path().join("broken.json");
     std::fs::write(&broken, "{\"images\": 3}").unwrap();
