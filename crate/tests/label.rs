@@ -373,6 +373,12 @@ fn bad_arguments_get_one_clear_line() {
     fails_clearly(&["label", "--model", "/no/such/model", "--out", &json, "--images", &dir, "--class", "cat"], "does not exist");
     assert!(!Path::new(&format!("{json}.partial")).exists(), "no journal");
 
+    // a.png and a.jpg would both write labels/a.txt: refused before labelling.
+    fixture_image("rocket.jpg").save(images.path().join("a.jpg")).unwrap();
+    let yolo_dir = out.path().join("yolo").display().to_string();
+    fails_clearly(&["label", "--model", model(), "--out", &yolo_dir, "--images", &dir, "--class", "cat", "--format", "yolo"], "a.jpg and a.png");
+    assert!(!Path::new(&format!("{yolo_dir}.partial")).exists(), "no journal");
+
     let broken = out.path().join("broken.json");
     std::fs::write(&broken, "{\"images\": 3}").unwrap();
     fails_clearly(&["merge", broken.to_str().unwrap(), "--out", &json], "broken.json");

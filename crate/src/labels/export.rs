@@ -122,17 +122,29 @@ fn images_with_annotations(dataset: &Dataset) -> Result<Vec<(&Image, String, Vec
     if let Some(orphan) = by_image.keys().find(|id| !known.contains(id)) {
         return Err(no_image(*orphan));
     }
+    let stems = stems(dataset.images.iter().map(|i| i.file_name.as_str()))?;
+    Ok(dataset
+        .images
+        .iter()
+        .zip(stems)
+        .map(|(image, stem)| (image, stem, by_image.remove(&image.id).unwrap_or_default()))
+        .collect())
+}
+
+/// The stem of each image file name, as the YOLO and PNG files are named (see
+/// [`dataset_files`]); an error if one would leave the output folder or two collide. (The CLI
+/// checks its images with this before labelling them.)
+pub fn stems<'a>(file_names: impl IntoIterator<Item = &'a str>) -> Result<Vec<String>> {
     let mut seen: HashMap<String, &str> = HashMap::new();
-    let mut out = Vec::with_capacity(dataset.images.len());
-    for image in &dataset.images {
-        let stem = stem(&image.file_name)?;
-        if let Some(other) = seen.insert(stem.to_lowercase(), &image.file_name) {
+    let mut out = Vec::new();
+    for file_name in file_names {
+        let stem = stem(file_name)?;
+        if let Some(other) = seen.insert(stem.to_lowercase(), file_name) {
             return Err(error(format!(
-                "{other} and {} would write the same label file ({stem}): rename one of them",
-                image.file_name
+                "{other} and {file_name} would write the same label file ({stem}): rename one of them"
             )));
         }
-        out.push((image, stem, by_image.remove(&image.id).unwrap_or_default()));
+        out.push(stem);
     }
     Ok(out)
 }
@@ -270,8 +282,8 @@ fn png_files(dataset: &Dataset) -> Result<Vec<(String, Vec<u8>)>> {
 mod tests {
     use super::*;
     use crate::ErrorKind;
-    use crate::labels::coco::Counts;
     use crate::labels::Mask;
+    use crate::labels::coco::Counts;
     use crate::labels::polygon;
 
     fn decode_png(bytes: &[u8]) -> image::DynamicImage {
