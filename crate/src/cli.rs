@@ -81,8 +81,10 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Backend::Cpu)]
         backend: Backend,
     },
-    /// Label a folder of images with text-prompted classes: a COCO, YOLO or PNG-mask dataset,
-    /// one instance per connected component (shardable, resumable).
+    /// Label a folder of images with text-prompted classes (COCO, YOLO or PNG masks).
+    ///
+    /// One instance per connected component of each class's mask; shardable across array-job
+    /// tasks (then `merge`), and a stopped run resumes where it stopped.
     Label(label::LabelArgs),
     /// Merge COCO files (e.g. the shards of a `label` run) into one.
     Merge(label::MergeArgs),

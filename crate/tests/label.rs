@@ -369,6 +369,15 @@ fn bad_arguments_get_one_clear_line() {
     assert_eq!(output.status.code(), Some(1));
     assert!(stderr.starts_with("error: ") && stderr.contains("--shards N"), "{stderr}");
     assert!(!Path::new(&json).exists() && !Path::new(&format!("{json}.partial")).exists(), "nothing written");
+    // A model that does not load leaves no journal behind to hold the next run to its arguments.
+    fails_clearly(&["label", "--model", "/no/such/model", "--out", &json, "--images", &dir, "--class", "cat"], "does not exist");
+    assert!(!Path::new(&format!("{json}.partial")).exists(), "no journal");
+
+    // a.png and a.jpg would both write labels/a.txt: refused before labelling.
+    fixture_image("rocket.jpg").save(images.path().join("a.jpg")).unwrap();
+    let yolo_dir = out.path().join("yolo").display().to_string();
+    fails_clearly(&["label", "--model", model(), "--out", &yolo_dir, "--images", &dir, "--class", "cat", "--format", "yolo"], "a.jpg and a.png");
+    assert!(!Path::new(&format!("{yolo_dir}.partial")).exists(), "no journal");
 
     let broken = out.path().join("broken.json");
     std::fs::write(&broken, "{\"images\": 3}").unwrap();

@@ -22,7 +22,10 @@ pub struct Labelled {
 
 pub struct Journal {
     path: PathBuf,
-    file: File,
+    header: String,
+    /// Opened at the first image: a run that fails before labelling anything (a bad model
+    /// folder) leaves no journal that would hold the next run to its arguments.
+    file: Option<File>,
 }
 
 /// The journal of the run that writes `out`: `out` with `.partial` added to its name.
@@ -33,9 +36,10 @@ pub fn journal_path(out: &Path) -> PathBuf {
 
 impl Journal {
     /// Opens the journal at `path` for the run that `header` (one line, no newline) describes:
-    /// the images an earlier run with the same header finished, or a new journal. A line cut
-    /// short (the run was killed while writing it) is dropped; a journal of a run with another
-    /// header is a usage error, so labels of different settings never mix.
+    /// the images an earlier run with the same header finished, or a new journal (written from
+    /// the first [`Journal::append`]). A line cut short (the run was killed while writing it) is
+    /// dropped; a journal of a run with another header is a usage error, so labels of different
+    /// settings never mix.
     pub fn open(path: &Path, header: &str) -> Result<(Journal, Vec<Labelled>), Error> {
         let fail = |e: std::io::Error| Error::io(format!("cannot use the journal {}: {e}", path.display()));
         let bytes = match std::fs::read(path) {
@@ -75,32 +79,40 @@ impl Journal {
             Some(_) => {
                 let file = OpenOptions::new().append(true).open(path).map_err(fail)?;
                 file.set_len(complete as u64).map_err(fail)?;
-                file
+                Some(file)
             }
-            None => {
-                let mut file = File::create(path).map_err(fail)?;
-                file.write_all(format!("{header}\n").as_bytes()).map_err(fail)?;
-                file.sync_data().map_err(fail)?;
-                file
-            }
+            None => None,
         };
-        Ok((Journal { path: path.to_path_buf(), file }, records.unwrap_or_default()))
+        let journal = Journal { path: path.to_path_buf(), header: header.to_string(), file };
+        Ok((journal, records.unwrap_or_default()))
     }
 
     /// Appends one labelled image and waits until it is on disk.
     pub fn append(&mut self, record: &Labelled) -> Result<(), Error> {
+        let fail = |e: std::io::Error| Error::io(format!("cannot write the journal {}: {e}", self.path.display()));
+        let file = match &mut self.file {
+            Some(file) => file,
+            None => {
+                let mut file = File::create(&self.path).map_err(fail)?;
+                file.write_all(format!("{}\n", self.header).as_bytes()).map_err(fail)?;
+                self.file.insert(file)
+            }
+        };
         let mut line = serde_json::to_string(record).expect("a labelled image serialises");
         line.push('\n');
-        let fail = |e: std::io::Error| Error::io(format!("cannot write the journal {}: {e}", self.path.display()));
-        self.file.write_all(line.as_bytes()).map_err(fail)?;
-        self.file.sync_data().map_err(fail)
+        file.write_all(line.as_bytes()).map_err(fail)?;
+        file.sync_data().map_err(fail)
     }
 
     /// Deletes the journal: the output holds everything now.
     pub fn finish(self) -> Result<(), Error> {
         drop(self.file);
-        std::fs::remove_file(&self.path)
-            .map_err(|e| Error::io(format!("cannot delete the journal {}: {e}", self.path.display())))
+        match std::fs::remove_file(&self.path) {
+            Err(e) if e.kind() != IoErrorKind::NotFound => {
+                Err(Error::io(format!("cannot delete the journal {}: {e}", self.path.display())))
+            }
+            _ => Ok(()),
+        }
     }
 }
 
@@ -122,6 +134,7 @@ mod tests {
 
         let (mut journal, done) = Journal::open(&path, "{\"run\":1}").unwrap();
         assert!(done.is_empty());
+        assert!(!path.exists(), "written from the first image on");
         journal.append(&record("a.png")).unwrap();
         journal.append(&record("b.png")).unwrap();
         drop(journal);
@@ -147,8 +160,13 @@ mod tests {
 
         // A header cut short: nothing was labelled yet, start again.
         std::fs::write(&path, b"{\"ru").unwrap();
-        let (_, done) = Journal::open(&path, "{\"run\":3}").unwrap();
+        let (mut journal, done) = Journal::open(&path, "{\"run\":3}").unwrap();
         assert!(done.is_empty());
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "{\"run\":3}\n");
+        journal.append(&record("a.png")).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with("{\"run\":3}\n{\"file_name\":\"a.png\""), "{text}");
+        journal.finish().unwrap();
+        // Nothing labelled, nothing written: finishing has nothing to delete.
+        Journal::open(&path, "{\"run\":4}").unwrap().0.finish().unwrap();
     }
 }

@@ -10,7 +10,7 @@ use std::time::Instant;
 use clap::Args;
 use clipseg::imaging::decode_image;
 use clipseg::labels::{
-    Annotation, Dataset, ExportOptions, Format, Image, Mask, PolygonOptions, SegmentationKind, dataset_files,
+    Annotation, Dataset, ExportOptions, Format, Image, Mask, PolygonOptions, SegmentationKind, dataset_files, export,
 };
 use clipseg::{Error, Prompts, Segmenter};
 use serde::Serialize;
@@ -140,6 +140,10 @@ pub fn label(args: LabelArgs) -> Result<(), Error> {
         .filter(|(position, _)| shard.includes(*position))
         .map(|(_, file)| file)
         .collect();
+    if format != Format::Coco {
+        // Label files are named by stem: a.jpg and a.png would overwrite each other's.
+        export::stems(files.iter().map(String::as_str))?;
+    }
 
     let header = RunHeader {
         clipseg_label: 1,

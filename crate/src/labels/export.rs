@@ -6,7 +6,6 @@ use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 
 use super::coco::{Annotation, Dataset, Image, Segmentation, SegmentationKind};
-use super::mask::Mask;
 use super::polygon::PolygonOptions;
 use super::rle::Rle;
 use super::{Result, error, png, yolo};
@@ -123,17 +122,29 @@ fn images_with_annotations(dataset: &Dataset) -> Result<Vec<(&Image, String, Vec
     if let Some(orphan) = by_image.keys().find(|id| !known.contains(id)) {
         return Err(no_image(*orphan));
     }
+    let stems = stems(dataset.images.iter().map(|i| i.file_name.as_str()))?;
+    Ok(dataset
+        .images
+        .iter()
+        .zip(stems)
+        .map(|(image, stem)| (image, stem, by_image.remove(&image.id).unwrap_or_default()))
+        .collect())
+}
+
+/// The stem of each image file name, as the YOLO and PNG files are named (see
+/// [`dataset_files`]); an error if one would leave the output folder or two collide. (The CLI
+/// checks its images with this before labelling them.)
+pub fn stems<'a>(file_names: impl IntoIterator<Item = &'a str>) -> Result<Vec<String>> {
     let mut seen: HashMap<String, &str> = HashMap::new();
-    let mut out = Vec::with_capacity(dataset.images.len());
-    for image in &dataset.images {
-        let stem = stem(&image.file_name)?;
-        if let Some(other) = seen.insert(stem.to_lowercase(), &image.file_name) {
+    let mut out = Vec::new();
+    for file_name in file_names {
+        let stem = stem(file_name)?;
+        if let Some(other) = seen.insert(stem.to_lowercase(), file_name) {
             return Err(error(format!(
-                "{other} and {} would write the same label file ({stem}): rename one of them",
-                image.file_name
+                "{other} and {file_name} would write the same label file ({stem}): rename one of them"
             )));
         }
-        out.push((image, stem, by_image.remove(&image.id).unwrap_or_default()));
+        out.push(stem);
     }
     Ok(out)
 }
@@ -151,10 +162,6 @@ fn rle_of(image: &Image, annotation: &Annotation) -> Result<Rle> {
         .segmentation
         .to_rle(image.width, image.height)
         .map_err(|e| error(format!("annotation {}: {e}", annotation.id)))
-}
-
-fn mask_of(image: &Image, annotation: &Annotation) -> Result<Mask> {
-    Ok(rle_of(image, annotation)?.decode())
 }
 
 /// `file_name` without its extension, with `/` between folders.
@@ -211,9 +218,18 @@ fn yolo_files(dataset: &Dataset, options: &ExportOptions) -> Result<Vec<(String,
         let mut text = String::new();
         for annotation in annotations {
             let class = class_of(&index, annotation)? as u32;
-            let mask = mask_of(image, annotation)?;
+            // Traced on the object's box: many small objects on a large image stay cheap.
+            let (crop, b) = rle_of(image, annotation)?.cropped_mask();
+            let origin = [b[0], b[1]];
             // An empty mask has no polygon: nothing to write for it.
-            if let Some(line) = yolo::mask_line(class, &mask, &options.polygon) {
+            if let Some(line) = yolo::crop_line(
+                class,
+                &crop,
+                origin,
+                image.width,
+                image.height,
+                &options.polygon,
+            ) {
                 text.push_str(&line);
                 text.push('\n');
             }
@@ -235,12 +251,25 @@ fn png_files(dataset: &Dataset) -> Result<Vec<(String, Vec<u8>)>> {
     let index = category_index(dataset);
     let mut files = Vec::new();
     for (image, stem, annotations) in images_with_annotations(dataset)? {
-        let objects: Vec<(u8, Mask)> = annotations
-            .iter()
-            .map(|a| Ok((class_of(&index, a)? as u8 + 1, mask_of(image, a)?)))
-            .collect::<Result<_>>()?;
-        let objects: Vec<(u8, &Mask)> = objects.iter().map(|(c, m)| (*c, m)).collect();
-        files.extend(png::cvat_files(&stem, image.width, image.height, &objects)?);
+        // Painted from the runs (as png::paint: later objects over earlier ones), which costs
+        // each object's area rather than the image's.
+        let pixels = image.width as usize * image.height as usize;
+        let (mut classes, mut ids) = (vec![0u8; pixels], vec![0u32; pixels]);
+        for (k, annotation) in annotations.iter().enumerate() {
+            let class = class_of(&index, annotation)? as u8 + 1;
+            for (x, y) in rle_of(image, annotation)?.pixels() {
+                let at = y as usize * image.width as usize + x as usize;
+                classes[at] = class;
+                ids[at] = k as u32 + 1;
+            }
+        }
+        files.extend(png::cvat_maps(
+            &stem,
+            image.width,
+            image.height,
+            &classes,
+            &ids,
+        )?);
     }
     files.push((
         "labelmap.txt".to_string(),
@@ -253,6 +282,7 @@ fn png_files(dataset: &Dataset) -> Result<Vec<(String, Vec<u8>)>> {
 mod tests {
     use super::*;
     use crate::ErrorKind;
+    use crate::labels::Mask;
     use crate::labels::coco::Counts;
     use crate::labels::polygon;
 

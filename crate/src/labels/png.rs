@@ -122,14 +122,26 @@ pub fn cvat_files(
     objects: &[(u8, &Mask)],
 ) -> Result<Vec<(String, Vec<u8>)>> {
     let (classes, ids) = paint(width, height, objects)?;
+    cvat_maps(stem, width, height, &classes, &ids)
+}
+
+/// The two PNGs of one image in CVAT's layout from its painted maps (row-major class indices and
+/// instance ids), as (path, bytes).
+pub fn cvat_maps(
+    stem: &str,
+    width: u32,
+    height: u32,
+    classes: &[u8],
+    ids: &[u32],
+) -> Result<Vec<(String, Vec<u8>)>> {
     Ok(vec![
         (
             format!("SegmentationClass/{stem}.png"),
-            class_png(width, height, &classes)?,
+            class_png(width, height, classes)?,
         ),
         (
             format!("SegmentationObject/{stem}.png"),
-            instance_png(width, height, &ids)?,
+            instance_png(width, height, ids)?,
         ),
     ])
 }

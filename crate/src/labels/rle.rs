@@ -97,6 +97,29 @@ impl Rle {
         Mask::from_column_major(self.width, self.height, &cm).expect("sizes match")
     }
 
+    /// The foreground pixels `(x, y)`, column by column, straight from the runs: costs the area,
+    /// not the image (no image-sized mask is drawn).
+    pub fn pixels(&self) -> impl Iterator<Item = (u32, u32)> + '_ {
+        let h = self.height as usize;
+        let mut start = 0usize;
+        self.counts.iter().enumerate().flat_map(move |(i, &run)| {
+            let from = start;
+            start += run as usize;
+            let run = if i % 2 == 1 { from..start } else { 0..0 };
+            run.map(move |index| ((index / h) as u32, (index % h) as u32))
+        })
+    }
+
+    /// The foreground cut to its box, with the box `[x, y, w, h]` (an empty mask: `0 × 0` at 0).
+    pub fn cropped_mask(&self) -> (Mask, [u32; 4]) {
+        let b = self.bbox();
+        let mut crop = Mask::new(b[2], b[3]);
+        for (x, y) in self.pixels() {
+            crop.set(x - b[0], y - b[1], true);
+        }
+        (crop, b)
+    }
+
     /// The number of foreground pixels (pycocotools' `area`).
     pub fn area(&self) -> u64 {
         self.counts
@@ -250,6 +273,26 @@ mod tests {
         assert_eq!(Rle::encode(&full).counts, vec![0, 4]);
         assert_eq!(Rle::encode(&Mask::new(3, 2)).counts, vec![6]);
         assert_eq!(Rle::encode(&Mask::new(3, 2)).bbox(), [0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn pixels_and_crop_come_from_the_runs() {
+        // Two parts, one wrapping from the bottom of column 2 to the top of column 3.
+        let m = Mask::from_fn(7, 5, |x, y| {
+            (x == 2 && y >= 3) || (x == 3 && y <= 1) || (x == 5 && y == 2)
+        });
+        let r = Rle::encode(&m);
+        let mut drawn = Mask::new(7, 5);
+        for (x, y) in r.pixels() {
+            assert!(!drawn.get(x, y), "({x}, {y}) twice");
+            drawn.set(x, y, true);
+        }
+        assert_eq!(drawn, m);
+        let (crop, b) = r.cropped_mask();
+        assert_eq!(b, m.bbox());
+        assert_eq!(crop, m.crop(b[0], b[1], b[2], b[3]));
+        let (empty, b) = Rle::empty(5, 7).cropped_mask();
+        assert_eq!((empty.width(), empty.height(), b), (0, 0, [0, 0, 0, 0]));
     }
 
     #[test]

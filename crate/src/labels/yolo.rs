@@ -118,15 +118,35 @@ pub fn instance_lines(
     options: &PolygonOptions,
 ) -> Vec<String> {
     let components = mask.components().filter_min_area(min_area);
-    let size = [mask.width() as f64, mask.height() as f64];
     (1..=components.count())
         .filter_map(|l| {
             let (crop, b) = components.cropped_mask(l);
-            let rings = polygon::rings_at(&crop, [b[0] as f64, b[1] as f64], size, options);
-            let parts = polygon::outer_polygons(rings);
-            line(class, &merge_parts(&parts), mask.width(), mask.height())
+            crop_line(
+                class,
+                &crop,
+                [b[0], b[1]],
+                mask.width(),
+                mask.height(),
+                options,
+            )
         })
         .collect()
+}
+
+/// The label line of one object given as `crop`, its mask cut to its box, placed at `origin` on a
+/// `width × height` image (tracing the box only, however large the image).
+pub(crate) fn crop_line(
+    class: u32,
+    crop: &Mask,
+    origin: [u32; 2],
+    width: u32,
+    height: u32,
+    options: &PolygonOptions,
+) -> Option<String> {
+    let origin = [origin[0] as f64, origin[1] as f64];
+    let rings = polygon::rings_at(crop, origin, [width as f64, height as f64], options);
+    let parts = polygon::outer_polygons(rings);
+    line(class, &merge_parts(&parts), width, height)
 }
 
 /// Reads one label line back: the class and the polygon in pixel coordinates.
