@@ -126,8 +126,8 @@ document.addEventListener('keydown', (event) => {
   if (action === 'class') activateIndex(classIndexOf(event));
   else if (action === 'tool-box') {
     if (!event.repeat) holdBox();
-  } else if (action === 'deselect' && typingIn(event.target)) {
-    event.target.blur();
+  } else if (action === 'deselect' && event.target.closest?.('input, select, textarea, button')) {
+    event.target.blur(); // back to the page's keys (a focused slider keeps the arrows)
   } else ACTIONS[action]();
   event.preventDefault();
 });
