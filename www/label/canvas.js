@@ -278,8 +278,12 @@ export function drawPreview({ region, box, brush } = {}) {
   const c = ctx.preview;
   const s = view.scale;
   if (region) {
-    const cut = region.mode === 'cut';
-    const style = cut ? { color: '#ff4d4d', fill: 120, edge: 255 } : { ...SELECTED(region.color), fill: region.mode === 'merge' ? 150 : 120 };
+    const style = {
+      add: { ...SELECTED(region.color), fill: 120 },
+      merge: { ...SELECTED(region.color), fill: 150 },
+      cut: { color: '#ff4d4d', fill: 120, edge: 255 },
+      select: { ...SELECTED(region.color), fill: 40 }, // an instance under the pointer: its outline
+    }[region.mode];
     const image = spriteFor(`region|${region.key}|${region.color}|${region.mode}`, region.mask, style);
     place(c, image, region.mask);
     grow([region.mask.x * s, region.mask.y * s, region.mask.w * s + 1, region.mask.h * s + 1]);

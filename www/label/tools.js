@@ -158,8 +158,12 @@ export function redrawPreview() {
       const verb = { add: 'Click: add', merge: 'Shift+click: merge', cut: 'Alt+click: cut' }[t.kind];
       info = `${verb} ${cls?.name ?? ''} region · ${currentRegions().areas[t.label].toLocaleString()} px`;
     } else if (t?.kind === 'select') {
-      const name = editor.project.classById(t.entry.instance.classId)?.name ?? '';
-      info = `#${t.entry.instance.id} ${name} · click to select`;
+      const { instance, mask } = t.entry;
+      const name = editor.project.classById(instance.classId)?.name ?? '';
+      if (instance.id !== editor.selected) {
+        preview.region = { key: `instance|${instance.id}|${instance.counts}`, mask, color: colorOf(instance.classId), mode: 'select' };
+      }
+      info = `#${instance.id} ${name} · click to select`;
     }
   } else if (tool === 'box') {
     info = 'Drag a box around one object';
