@@ -349,6 +349,28 @@ describe('the labelling page', () => {
     await shot(page, '11-exported');
   });
 
+  test('export options: COCO alone, as polygons, only the images marked done', async () => {
+    const s = await state(page);
+    await page.uncheck('input[name="format"][value="yolo"]');
+    await page.uncheck('input[name="format"][value="png"]');
+    await page.selectOption('#segmentation-select', 'polygons');
+    await page.check('#only-done');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export-button')]);
+    const files = unzipSync(readFileSync(await download.path()));
+    assert.deepEqual(Object.keys(files), ['coco/instances.json']);
+    const coco = JSON.parse(new TextDecoder().decode(files['coco/instances.json']));
+    const done = s.images.filter((i) => i.status === 'done');
+    assert.deepEqual(coco.images.map((i) => i.file_name), done.map((i) => i.name));
+    assert.ok(coco.annotations.length > 0);
+    for (const annotation of coco.annotations) {
+      assert.ok(Array.isArray(annotation.segmentation), 'polygons');
+      assert.ok(annotation.segmentation.every((polygon) => polygon.length >= 6 && polygon.length % 2 === 0));
+    }
+    for (const value of ['yolo', 'png']) await page.check(`input[name="format"][value="${value}"]`);
+    await page.selectOption('#segmentation-select', 'rle');
+    await page.uncheck('#only-done');
+  });
+
   test('import: the COCO file and its photos in a new project give the same labels', async () => {
     const all = await state(page);
     const before = { ...all, images: all.images.filter((i) => !i.error) };
