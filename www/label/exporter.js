@@ -127,7 +127,13 @@ export async function newProject() {
   if ((images || instances || editor.project.classes.length) && !window.confirm(
     `Start a new project? This deletes the current one from this browser: ${images} images and ${instances} instances. Export it first if you need it.`,
   )) return false;
-  await clearAll();
+  try {
+    await save(); // let a write in flight finish first, so it cannot land after the clear
+    await clearAll();
+  } catch (error) {
+    reportError(`The project could not be cleared: ${error.message}. It is kept as it is.`);
+    return false;
+  }
   editor.replace(Project.create(), new History());
   await save();
   clearError();

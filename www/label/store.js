@@ -193,14 +193,7 @@ export async function getFile(id) {
 
 /** Empties the database (New project). */
 export async function clearAll() {
-  if (!db) {
-    try {
-      db = await open();
-    } catch (error) {
-      failed = error;
-      return;
-    }
-  }
+  db ??= await open();
   const tx = db.transaction(STORES, 'readwrite');
   const finished = done(tx);
   for (const name of STORES) tx.objectStore(name).clear();
