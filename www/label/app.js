@@ -2,11 +2,11 @@
 // and wires the parts together — each a module of www/label/ that owns its own state (see
 // README, "Labelling in the browser"). Every edit is saved at once; the keyboard is one table
 // (keys.js). Exposes a read-only view of the state as window.clipsegLabel, for tests and tools.
-import { layout, screenPoint } from './canvas.js';
+import { forgetRegions, layout, screenPoint } from './canvas.js';
 import { activateIndex, renderClasses } from './classes.js';
 import { el, h, typingIn } from './dom.js';
-import { exportInfo } from './exporter.js';
 import { modelChanged } from './encoder.js';
+import { exportInfo } from './exporter.js';
 import { go, onImageShown, onModelImageReady, prepareModel, renderImages, resetImages, showCurrent, shownImage } from './images.js';
 import { deleteSelected, likeSelected, relabelSelected, renderInstances, toggleHidden } from './instances.js';
 import { KEY_HELP, MOUSE_HELP, actionFor, classIndexOf } from './keys.js';
@@ -19,7 +19,6 @@ import {
   acceptAll, brushSize, currentTool, fitBrush, holdBox, modifiersChanged, redrawInstances, redrawPreview, releaseBox, scaleBrush, setTool,
   warmRegions,
 } from './tools.js';
-import { forgetRegions } from './canvas.js';
 
 // ---- What each change redraws ----
 
@@ -54,8 +53,8 @@ editor.on((what) => {
   if (what.current || what.replaced) {
     showCurrent();
   } else if (what.images) {
+    // An edit redraws the rows of the images it touched; anything else, the whole list.
     renderImages(what.edit ? [...new Set(what.edit.changes.map((c) => c.imageId).filter((id) => id !== undefined))] : null);
-    if (!what.edit) renderImages();
   }
   if (what.classes || what.images || what.replaced) renderClasses();
   if (what.images || what.selection || what.current || what.classes) renderInstances();
