@@ -8,6 +8,7 @@ const notices = new Map();
 const busy = new Map();
 let saveState = { state: 'saved', detail: '' };
 let retry = null;
+let storageKept = null; // whether the browser promised to keep this site's storage
 
 export const GET_MODEL = 'Download CIDAS/clipseg-rd64-refined from the Hugging Face hub and run clipseg convert --from <dir> --to models/clipseg-rd64-refined, then rebuild (see README).';
 
@@ -71,7 +72,7 @@ export function setSaveState(state, detail = '', onRetry = null) {
   el.saveState.className = `save-state ${state}`;
   const text = state === 'saved' ? 'All changes saved in this browser' : state === 'saving' ? 'Saving…' : 'Not saved';
   el.saveState.replaceChildren(text);
-  const kept = el.saveState.dataset.persisted === 'false'
+  const kept = storageKept === false
     ? ' The browser may clear this site’s storage when space runs low: export the dataset now and then.' : '';
   el.saveState.title = `${detail || text}.${kept}`;
   if (state === 'unsaved' && onRetry) {
@@ -80,6 +81,12 @@ export function setSaveState(state, detail = '', onRetry = null) {
 }
 
 export const currentSaveState = () => ({ ...saveState });
+
+/** Whether the browser keeps this site's storage under pressure (navigator.storage.persist()). */
+export function setStorageKept(kept) {
+  storageKept = kept;
+  setSaveState(saveState.state, saveState.detail, retry);
+}
 
 el.message.addEventListener('click', (event) => {
   if (event.target.closest('.dismiss')) clearError();

@@ -4,10 +4,9 @@
 // included. A failed write (quota, a denied or missing database) is shown to the person, the
 // indicator says "Not saved", and what was not written stays marked to be written by the next
 // save or a Retry: nothing is dropped silently. Only "New project" clears the database.
-import { el } from './dom.js';
 import { History } from './history.js';
 import { Project } from './project.js';
-import { reportError, setNotice, setSaveState } from './messages.js';
+import { reportError, setNotice, setSaveState, setStorageKept } from './messages.js';
 
 const DB_NAME = 'clipseg-label';
 const DB_VERSION = 1;
@@ -99,7 +98,7 @@ export async function persist() {
   } catch {
     kept = false;
   }
-  el.saveState.dataset.persisted = String(kept);
+  setStorageKept(kept);
   return kept;
 }
 
