@@ -95,8 +95,9 @@ export function resampleNearest(mask, width, height, toWidth, toHeight) {
 // What must hold for the arguments to cross to the worker; the model checks the rest.
 function checkedRequest({ prompts, visual, mix }) {
   const usage = (message) => new SegmenterError(message, { kind: 'usage' });
-  if (!Array.isArray(prompts) || prompts.some((p) => typeof p !== 'string')) {
-    throw usage('prompts must be an array of strings');
+  const isText = (p) => typeof p === 'string';
+  if (!Array.isArray(prompts) || !prompts.every((p) => isText(p) || (Array.isArray(p) && p.every(isText)))) {
+    throw usage('prompts must be an array of strings (or of arrays of phrasings)');
   }
   if (visual !== undefined && (typeof visual !== 'object' || visual === null)) {
     throw usage('visual must be an object: { box?, mask?, image? }');
@@ -280,7 +281,8 @@ export class Segmenter {
 
   /**
    * Segments the current image.
-   * prompts: text prompts, one output each.
+   * prompts: text prompts, one output each: a string, or an array of phrasings whose text
+   *   conditionals are averaged (['a flag', 'the stars and stripes']).
    * visual: { box?: [x0, y0, x1, y1], mask?: Uint8Array, image?: source } — a visual prompt: the
    *   object in the box, or under the mask (one byte per pixel, row-major, nonzero = object), in
    *   the original pixels of the current image, or of `image` when given; neither: the whole

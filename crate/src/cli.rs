@@ -11,7 +11,7 @@ use std::time::Instant;
 use burn::tensor::{DType, Device, Tensor};
 use clap::{Parser, Subcommand, ValueEnum};
 use npyz::WriterBuilder;
-use clipseg::imaging::{decode_image, mask_from_logits, resize_plane};
+use clipseg::imaging::{decode_image, image_mask};
 use clipseg::model_dir::ModelDir;
 use clipseg::{Error, PromptImage, Prompts, Region, Segmenter, VisualPrompt};
 
@@ -167,7 +167,7 @@ pub fn run() -> Result<(), Error> {
             };
             let visual = (visual_prompt.is_some() || region.is_some())
                 .then_some(VisualPrompt { image: picture, region });
-            let prompts = Prompts { texts: prompts, visual, mix };
+            let prompts = Prompts { texts: prompts.into_iter().map(Into::into).collect(), visual, mix };
             prompts.validate(&query)?;
             let segmenter = Segmenter::from_dir(&model, &device(backend)?)?;
             let encoded = segmenter.encode_image(query);
@@ -220,13 +220,6 @@ fn check_threshold(threshold: f32) -> Result<(), Error> {
         return Err(Error::usage(format!("--threshold must be within 0 and 1, got {threshold}")));
     }
     Ok(())
-}
-
-/// The mask `segment --mask` writes for one logits map (`side × side`, before sigmoid): resized
-/// bilinearly to the image's `width × height`, 255 where sigmoid > `threshold`, else 0. `label`
-/// cuts its instances from exactly this mask.
-fn image_mask(logits: &[f32], side: usize, width: u32, height: u32, threshold: f32) -> Vec<u8> {
-    mask_from_logits(&resize_plane(logits, side, side, width as usize, height as usize), threshold)
 }
 
 fn device(backend: Backend) -> Result<Device, Error> {

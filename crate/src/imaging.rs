@@ -147,6 +147,19 @@ pub fn preprocess(image: &RgbImage, size: u32) -> Vec<f32> {
 /// `torch.nn.functional.interpolate(mode="bilinear", align_corners=False)` (no antialiasing) of
 /// one row-major `src_w`×`src_h` plane to `dst_w`×`dst_h`. Brings logits back to the image's size.
 pub fn resize_plane(src: &[f32], src_w: usize, src_h: usize, dst_w: usize, dst_h: usize) -> Vec<f32> {
+    resize_plane_map(src, src_w, src_h, dst_w, dst_h, |value| value)
+}
+
+/// [`resize_plane`] with `map` applied to each output value as it is made (no full-size
+/// intermediate plane).
+fn resize_plane_map<T>(
+    src: &[f32],
+    src_w: usize,
+    src_h: usize,
+    dst_w: usize,
+    dst_h: usize,
+    map: impl Fn(f32) -> T,
+) -> Vec<T> {
     // Per output coordinate: the two source taps and the weight of the second.
     let taps = |src_len: usize, dst_len: usize| -> Vec<(usize, usize, f32)> {
         let scale = src_len as f32 / dst_len as f32;
@@ -167,7 +180,7 @@ pub fn resize_plane(src: &[f32], src_w: usize, src_h: usize, dst_w: usize, dst_h
             let at = |y: usize, x: usize| src[y * src_w + x];
             let top = at(y0, x0) * (1.0 - fx) + at(y0, x1) * fx;
             let bottom = at(y1, x0) * (1.0 - fx) + at(y1, x1) * fx;
-            out.push(top * (1.0 - fy) + bottom * fy);
+            out.push(map(top * (1.0 - fy) + bottom * fy));
         }
     }
     out
@@ -177,9 +190,19 @@ pub fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + (-x).exp())
 }
 
-/// A binary mask (0 or 255) where `sigmoid(logit) > threshold`.
-pub fn mask_from_logits(logits: &[f32], threshold: f32) -> Vec<u8> {
-    logits.iter().map(|&l| if sigmoid(l) > threshold { 255 } else { 0 }).collect()
+/// The logit above which `sigmoid(logit) > threshold`: masks compare logits with it, one log
+/// instead of an exp per pixel (±infinity at thresholds 0 and 1).
+fn logit_of(threshold: f32) -> f32 {
+    (threshold / (1.0 - threshold)).ln()
+}
+
+/// The mask of one logits map (`side × side`, before sigmoid) on a `width × height` image:
+/// resized as [`resize_plane`] does, 255 where sigmoid > `threshold`, else 0. What
+/// `clipseg segment --mask` writes, what `clipseg label` and the browser's labelling page cut
+/// instances from.
+pub fn image_mask(logits: &[f32], side: usize, width: u32, height: u32, threshold: f32) -> Vec<u8> {
+    let cut = logit_of(threshold);
+    resize_plane_map(logits, side, side, width as usize, height as usize, |logit| if logit > cut { 255 } else { 0 })
 }
 
 #[cfg(test)]
@@ -281,6 +304,22 @@ mod tests {
         assert_eq!(out[..4], row0);
         assert_eq!(out[4..8], row0.map(|v| v + 0.5));
         assert_eq!(out[12..], row0.map(|v| v + 2.0));
+    }
+
+    #[test]
+    fn image_mask_is_sigmoid_above_the_threshold_of_the_resized_logits() {
+        let mut seed = 7u32;
+        let logits: Vec<f32> = (0..49)
+            .map(|_| {
+                seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                (seed >> 8) as f32 / (1u32 << 24) as f32 * 12.0 - 6.0
+            })
+            .collect();
+        let resized = resize_plane(&logits, 7, 7, 11, 5);
+        for threshold in [0.0, 0.25, 0.5, 0.9, 1.0] {
+            let expected: Vec<u8> = resized.iter().map(|&l| if sigmoid(l) > threshold { 255 } else { 0 }).collect();
+            assert_eq!(image_mask(&logits, 7, 11, 5, threshold), expected, "threshold {threshold}");
+        }
     }
 
     #[test]

@@ -20,6 +20,6 @@ mod web_labels;
 
 pub use config::ClipSegConfig;
 pub use error::{Error, ErrorKind};
-pub use segmenter::{EncodedImage, PromptImage, Prompts, Segmenter, VisualPrompt};
+pub use segmenter::{EncodedImage, PromptImage, Prompts, Segmenter, TextPrompt, VisualPrompt};
 pub use visual_prompt::Region;
 pub use weights::WeightsSource;

@@ -82,6 +82,35 @@ pub struct VisualPrompt {
     pub region: Option<Region>,
 }
 
+/// A text prompt: one phrasing, or several whose conditionals are averaged into one output
+/// (prompt ensembling: a class found by "a flag" and "the stars and stripes" at once).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TextPrompt {
+    phrasings: Vec<String>,
+}
+
+impl TextPrompt {
+    pub fn new(phrasings: Vec<String>) -> TextPrompt {
+        TextPrompt { phrasings }
+    }
+
+    pub fn phrasings(&self) -> &[String] {
+        &self.phrasings
+    }
+}
+
+impl From<String> for TextPrompt {
+    fn from(text: String) -> TextPrompt {
+        TextPrompt { phrasings: vec![text] }
+    }
+}
+
+impl From<&str> for TextPrompt {
+    fn from(text: &str) -> TextPrompt {
+        text.to_string().into()
+    }
+}
+
 /// What to segment in one call.
 ///
 /// Outputs, in order: one per text prompt, then one for the visual prompt. With `mix` = W each
@@ -89,7 +118,7 @@ pub struct VisualPrompt {
 /// output of its own (CLIPSeg's training mixed conditionals this way).
 #[derive(Debug, Clone, Default)]
 pub struct Prompts {
-    pub texts: Vec<String>,
+    pub texts: Vec<TextPrompt>,
     pub visual: Option<VisualPrompt>,
     pub mix: Option<f32>,
 }
@@ -102,7 +131,7 @@ impl Prompts {
         if self.texts.is_empty() && self.visual.is_none() {
             return Err(Error::prompt("nothing to segment: give a text prompt or a visual prompt"));
         }
-        if self.texts.iter().any(|text| text.trim().is_empty()) {
+        if self.texts.iter().any(|text| text.phrasings.is_empty() || text.phrasings.iter().any(|p| p.trim().is_empty())) {
             return Err(Error::prompt("a text prompt is empty"));
         }
         if let Some(mix) = self.mix {
@@ -238,7 +267,7 @@ impl Segmenter {
             }
             None => None,
         };
-        let texts = if prompts.texts.is_empty() { None } else { Some(self.cached_text_conditionals(&prompts.texts)?) };
+        let texts = if prompts.texts.is_empty() { None } else { Some(self.text_conditionals(&prompts.texts)?) };
         let visual = visual.map(|pixels| self.model.embed_image(self.pixel_tensor(pixels)));
         let conditionals = match (texts, visual, prompts.mix) {
             (Some(texts), Some(visual), Some(mix)) => {
@@ -248,6 +277,26 @@ impl Segmenter {
             (texts, visual, _) => Tensor::cat(texts.into_iter().chain(visual).collect(), 0),
         };
         Ok(self.decode(image, conditionals))
+    }
+
+    /// One conditional per text prompt [prompts, projection_dim]: the mean of its phrasings'.
+    fn text_conditionals(&self, prompts: &[TextPrompt]) -> Result<Tensor<2>, Error> {
+        let phrasings: Vec<String> = prompts.iter().flat_map(|p| p.phrasings.iter().cloned()).collect();
+        let rows = self.cached_text_conditionals(&phrasings)?;
+        if phrasings.len() == prompts.len() {
+            return Ok(rows);
+        }
+        let mut start = 0;
+        let means = prompts
+            .iter()
+            .map(|prompt| {
+                let end = start + prompt.phrasings.len();
+                let mean = rows.clone().slice(start..end).mean_dim(0);
+                start = end;
+                mean
+            })
+            .collect();
+        Ok(Tensor::cat(means, 0))
     }
 
     /// Text conditionals [texts, projection_dim], embedding (in one batch) only the texts the

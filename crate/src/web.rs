@@ -19,7 +19,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use crate::imaging::decode_image;
-use crate::{EncodedImage, Error, PromptImage, Prompts, Region, Segmenter, VisualPrompt, WeightsSource};
+use crate::{EncodedImage, Error, PromptImage, Prompts, Region, Segmenter, TextPrompt, VisualPrompt, WeightsSource};
 
 /// How many keyed encoded images a session keeps. Each holds its decoded picture (up to
 /// 4096² RGB, 50 MB) and the vision tower's activations, so the cache stays small.
@@ -202,7 +202,8 @@ impl Session {
 
     /// Logits (before sigmoid) `[outputs, logitsSize, logitsSize]` of the current image, flattened.
     ///
-    /// - `prompts`: text prompts, one output each.
+    /// - `prompts`: text prompts, one output each: a string, or an array of phrasings whose
+    ///   conditionals are averaged.
     /// - `visual`: `"image"` (the current image) or `"example"` (the example image) adds a visual
     ///   prompt. `visual_box` (`[x0, y0, x1, y1]` in that image's pixels) or `visual_mask` (one
     ///   byte per pixel of that image, row-major, nonzero on the object) selects the object,
@@ -213,7 +214,7 @@ impl Session {
     ///   prompt is one more output after the texts.
     pub fn segment(
         &self,
-        prompts: Vec<String>,
+        prompts: Vec<JsValue>,
         visual: Option<String>,
         visual_box: Option<Vec<f32>>,
         mix: Option<f32>,
@@ -221,12 +222,24 @@ impl Session {
     ) -> Promise {
         let state = self.state.clone();
         future_to_promise(async move {
-            let logits = state.segment(prompts, visual.as_deref(), visual_box, mix, visual_mask).map_err(js_error)?;
+            let texts = prompts.iter().map(text_prompt).collect::<Result<_, _>>().map_err(js_error)?;
+            let logits = state.segment(texts, visual.as_deref(), visual_box, mix, visual_mask).map_err(js_error)?;
             let values = logits.into_data_async().await.map_err(device_error)?;
             let values = values.as_slice::<f32>().map_err(|e| device_error(format!("{e:?}")))?;
             Ok(Float32Array::from(values).into())
         })
     }
+}
+
+/// A text prompt from JS: a string, or an array of phrasings (strings).
+fn text_prompt(value: &JsValue) -> Result<TextPrompt, Error> {
+    if let Some(text) = value.as_string() {
+        return Ok(text.into());
+    }
+    let not_text = || Error::usage("a text prompt is a string or an array of strings (its phrasings)");
+    let phrasings = value.dyn_ref::<js_sys::Array>().ok_or_else(not_text)?;
+    let phrasings = phrasings.iter().map(|p| p.as_string().ok_or_else(not_text)).collect::<Result<_, _>>()?;
+    Ok(TextPrompt::new(phrasings))
 }
 
 fn size_of(encoded: &EncodedImage) -> JsValue {
@@ -263,7 +276,7 @@ impl State {
 
     fn segment(
         &self,
-        texts: Vec<String>,
+        texts: Vec<TextPrompt>,
         visual: Option<&str>,
         visual_box: Option<Vec<f32>>,
         mix: Option<f32>,

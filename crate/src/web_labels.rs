@@ -7,7 +7,7 @@ use js_sys::{Array, Object, Reflect, Uint8Array, Uint32Array};
 use wasm_bindgen::prelude::*;
 
 use crate::Error;
-use crate::imaging::{mask_from_logits, resize_plane};
+use crate::imaging::image_mask;
 use crate::labels::coco::Counts;
 use crate::labels::export::{ExportOptions, Format, dataset_files};
 use crate::labels::{Dataset, Mask, PolygonOptions, Rle, Segmentation, SegmentationKind};
@@ -32,8 +32,7 @@ pub fn class_mask(logits: &[f32], size: u32, width: u32, height: u32, threshold:
     if width == 0 || height == 0 {
         return Err(js_error(Error::usage(format!("an image of {width}×{height} pixels"))));
     }
-    let full = resize_plane(logits, side, side, width as usize, height as usize);
-    let mask = Mask::from_bytes(width, height, mask_from_logits(&full, threshold)).map_err(js_error)?;
+    let mask = Mask::from_bytes(width, height, image_mask(logits, side, width, height, threshold)).map_err(js_error)?;
     let components = mask.components();
     let count = components.count();
     let areas: Vec<u32> = std::iter::once(0).chain(components.areas().iter().map(|&a| a as u32)).collect();

@@ -124,7 +124,7 @@ fn check_dir(dir: &std::path::Path, device: Device) {
             let expected = &hidden[k * per_layer..(k + 1) * per_layer];
             checks.close(&format!("vision_hidden.{stem}[{k}]"), &read(activation.clone()).1, expected);
         }
-        let actual = segmented(&reference, &segmenter, &image, &Prompts { texts: prompts.clone(), ..Prompts::default() });
+        let actual = segmented(&reference, &segmenter, &image, &Prompts { texts: prompts.iter().map(|p| p.as_str().into()).collect(), ..Prompts::default() });
         checks.close(&format!("text_logits.{stem}"), &actual, &reference.f32(&format!("text_logits.{stem}")).1);
     }
 
@@ -210,7 +210,7 @@ fn check_dir(dir: &std::path::Path, device: Device) {
             region: Some(region_of(case)),
         };
         let mix = case["weight"].as_f64().unwrap() as f32;
-        let mixed = Prompts { texts: prompts.clone(), visual: Some(visual), mix: Some(mix) };
+        let mixed = Prompts { texts: prompts.iter().map(|p| p.as_str().into()).collect(), visual: Some(visual), mix: Some(mix) };
         let actual = segmented(&reference, &segmenter, &load_image(&reference, query), &mixed);
         let name = format!("mix_logits.{query}.{prompt}");
         if lossless(prompt) {

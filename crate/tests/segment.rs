@@ -6,7 +6,7 @@ mod common;
 use std::sync::Arc;
 
 use clipseg::imaging::decode_image;
-use clipseg::{ErrorKind, PromptImage, Prompts, Region, Segmenter, VisualPrompt};
+use clipseg::{ErrorKind, PromptImage, Prompts, Region, Segmenter, TextPrompt, VisualPrompt};
 use common::*;
 
 fn setup() -> (Reference, Segmenter, image::RgbImage, Arc<image::RgbImage>) {
@@ -17,8 +17,8 @@ fn setup() -> (Reference, Segmenter, image::RgbImage, Arc<image::RgbImage>) {
     (reference, segmenter, query, example)
 }
 
-fn texts(list: &[&str]) -> Vec<String> {
-    list.iter().map(|s| s.to_string()).collect()
+fn texts(list: &[&str]) -> Vec<TextPrompt> {
+    list.iter().map(|&s| s.into()).collect()
 }
 
 #[test]
@@ -29,6 +29,8 @@ fn invalid_prompts_are_prompt_errors() {
     let cases = [
         ("nothing", Prompts::default()),
         ("empty", Prompts { texts: texts(&["a cat", "  "]), ..Prompts::default() }),
+        ("empty", Prompts { texts: vec![TextPrompt::new(vec![])], ..Prompts::default() }),
+        ("empty", Prompts { texts: vec![TextPrompt::new(vec!["a cat".into(), "".into()])], ..Prompts::default() }),
         ("mix", Prompts { texts: texts(&["a cat"]), mix: Some(0.5), ..Prompts::default() }),
         ("mix", Prompts { visual: visual(), mix: Some(0.5), ..Prompts::default() }),
         ("mix", Prompts { texts: texts(&["a cat"]), visual: visual(), mix: Some(1.5) }),
@@ -96,18 +98,38 @@ fn edited_prompt_lists_embed_only_new_prompts() {
     let (reference, segmenter, query, _) = setup();
     let encoded = segmenter.encode_image(query);
     let all = reference.strings("prompts");
-    let first = Prompts { texts: all[..2].to_vec(), ..Prompts::default() };
+    let first = Prompts { texts: all[..2].iter().map(|t| t.as_str().into()).collect(), ..Prompts::default() };
     let (_, a) = read(segmenter.segment(&encoded, &first).unwrap());
     assert_eq!(segmenter.cached_texts(), 2);
     // Reordered, one repeated, one new: only the new one is embedded, results unchanged.
-    let edited = Prompts { texts: vec![all[2].clone(), all[1].clone(), all[0].clone(), all[1].clone()], ..Prompts::default() };
+    let edited = Prompts { texts: [2, 1, 0, 1].map(|i| all[i].as_str().into()).to_vec(), ..Prompts::default() };
     let (_, b) = read(segmenter.segment(&encoded, &edited).unwrap());
     assert_eq!(segmenter.cached_texts(), 3);
     let plane = segmenter.logits_size() * segmenter.logits_size();
     assert!(relative_l2(&b[2 * plane..3 * plane], &a[..plane]) <= TOLERANCE);
     assert!(relative_l2(&b[plane..2 * plane], &a[plane..2 * plane]) <= TOLERANCE);
     // Against a fresh, uncached batch embedding of the same list.
-    let fresh: Vec<&str> = edited.texts.iter().map(String::as_str).collect();
+    let fresh: Vec<&str> = [2, 1, 0, 1].map(|i| all[i].as_str()).to_vec();
     let (_, c) = read(segmenter.decode(&encoded, segmenter.embed_texts(&fresh).unwrap()));
     assert!(relative_l2(&b, &c) <= TOLERANCE);
+}
+
+#[test]
+fn a_prompt_of_several_phrasings_decodes_their_mean_conditional() {
+    let (_, segmenter, query, _) = setup();
+    let encoded = segmenter.encode_image(query);
+    let class = TextPrompt::new(vec!["a cup".into(), "a mug of coffee".into(), "a saucer".into()]);
+    let prompts = Prompts { texts: vec!["a spoon".into(), class], ..Prompts::default() };
+    let (dims, logits) = read(segmenter.segment(&encoded, &prompts).unwrap());
+    let side = segmenter.logits_size();
+    assert_eq!(dims, [2, side, side], "one output per prompt, however many phrasings");
+    let each = segmenter.embed_texts(&["a cup", "a mug of coffee", "a saucer"]).unwrap();
+    let spoon = segmenter.embed_texts(&["a spoon"]).unwrap();
+    let expected = burn::tensor::Tensor::cat(vec![spoon, each.mean_dim(0)], 0);
+    let (_, expected) = read(segmenter.decode(&encoded, expected));
+    assert!(relative_l2(&logits, &expected) <= TOLERANCE);
+    // A single phrasing is the plain prompt.
+    let (_, single) = read(segmenter.segment(&encoded, &Prompts { texts: texts(&["a saucer"]), ..Prompts::default() }).unwrap());
+    let (_, plain) = read(segmenter.decode(&encoded, segmenter.embed_texts(&["a saucer"]).unwrap()));
+    assert!(relative_l2(&single, &plain) <= TOLERANCE);
 }

@@ -8,16 +8,16 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::Args;
-use clipseg::imaging::decode_image;
+use clipseg::imaging::{decode_image, image_mask};
 use clipseg::labels::{
     Annotation, Dataset, ExportOptions, Format, Image, Mask, PolygonOptions, SegmentationKind, dataset_files, export,
 };
-use clipseg::{Error, Prompts, Segmenter};
+use clipseg::{Error, Prompts, Segmenter, TextPrompt};
 use serde::Serialize;
 
 use super::journal::{Journal, Labelled, journal_path};
 use super::shard::{self, Shard};
-use super::{Backend, DEFAULT_THRESHOLD, check_threshold, device, image_mask, read_f32};
+use super::{Backend, DEFAULT_THRESHOLD, check_threshold, device, read_f32};
 
 /// The file extensions `label` reads (the formats [`decode_image`] decodes), lower case.
 const IMAGE_EXTENSIONS: [&str; 6] = ["png", "jpg", "jpeg", "webp", "gif", "bmp"];
@@ -36,7 +36,8 @@ pub struct LabelArgs {
     #[arg(long)]
     images: PathBuf,
     /// A class as NAME or NAME=PROMPT (the prompt defaults to the name); repeat for several.
-    /// Category ids from 1 in this order.
+    /// Category ids from 1 in this order. PROMPT may hold several phrasings separated by ';'
+    /// ("flag=a flag;the stars and stripes"), whose text conditionals are averaged.
     #[arg(long = "class", required = true, value_name = "NAME[=PROMPT]")]
     classes: Vec<String>,
     /// Where to write: a JSON file (coco), or a folder (yolo, png).
@@ -73,28 +74,30 @@ pub struct MergeArgs {
     out: PathBuf,
 }
 
-/// A class to label: its category name and the prompt that finds it.
+/// A class to label: its category name and the phrasings of the prompt that finds it.
 #[derive(Debug, PartialEq, Serialize)]
 struct Class {
     name: String,
-    prompt: String,
+    phrasings: Vec<String>,
 }
 
-/// `NAME` or `NAME=PROMPT` per class; names unique, neither part empty.
+/// `NAME` or `NAME=PROMPT` per class, PROMPT's phrasings separated by ';'; names unique, no part
+/// empty.
 fn parse_classes(specs: &[String]) -> Result<Vec<Class>, Error> {
     let mut classes: Vec<Class> = Vec::with_capacity(specs.len());
     for spec in specs {
         let (name, prompt) = spec.split_once('=').unwrap_or((spec, spec));
-        let (name, prompt) = (name.trim(), prompt.trim());
-        if name.is_empty() || prompt.is_empty() {
+        let name = name.trim();
+        let phrasings: Vec<String> = prompt.split(';').map(|p| p.trim().to_string()).collect();
+        if name.is_empty() || phrasings.iter().any(String::is_empty) {
             return Err(Error::usage(format!(
-                "--class {spec:?}: give NAME or NAME=PROMPT, neither empty"
+                "--class {spec:?}: give NAME or NAME=PROMPT (phrasings separated by ';'), no part empty"
             )));
         }
         if classes.iter().any(|c| c.name == name) {
             return Err(Error::usage(format!("--class {name:?} is given twice")));
         }
-        classes.push(Class { name: name.to_string(), prompt: prompt.to_string() });
+        classes.push(Class { name: name.to_string(), phrasings });
     }
     Ok(classes)
 }
@@ -171,7 +174,10 @@ pub fn label(args: LabelArgs) -> Result<(), Error> {
     }
 
     let segmenter = Segmenter::from_dir(&args.model, &device(args.backend)?)?;
-    let prompts = Prompts { texts: classes.iter().map(|c| c.prompt.clone()).collect(), ..Prompts::default() };
+    let prompts = Prompts {
+        texts: classes.iter().map(|c| TextPrompt::new(c.phrasings.clone())).collect(),
+        ..Prompts::default()
+    };
     let names: Vec<&str> = classes.iter().map(|c| c.name.as_str()).collect();
     let mut progress = Progress::new(files.len(), resumed);
     let mut skipped = 0;
@@ -437,11 +443,20 @@ mod tests {
 
     #[test]
     fn classes_are_name_or_name_equals_prompt() {
-        let specs = ["cat", "dog=a photo of a dog", " car = a red car "].map(String::from);
+        let specs = ["cat", "dog=a photo of a dog", " car = a red car ", "flag=a flag; the stars and stripes"].map(String::from);
         let classes = parse_classes(&specs).unwrap();
-        let pairs: Vec<(&str, &str)> = classes.iter().map(|c| (c.name.as_str(), c.prompt.as_str())).collect();
-        assert_eq!(pairs, [("cat", "cat"), ("dog", "a photo of a dog"), ("car", "a red car")]);
-        for bad in [vec!["=a cat"], vec!["cat="], vec![" "], vec!["cat", "cat=a cat"]] {
+        let pairs: Vec<(&str, Vec<&str>)> =
+            classes.iter().map(|c| (c.name.as_str(), c.phrasings.iter().map(String::as_str).collect())).collect();
+        assert_eq!(
+            pairs,
+            [
+                ("cat", vec!["cat"]),
+                ("dog", vec!["a photo of a dog"]),
+                ("car", vec!["a red car"]),
+                ("flag", vec!["a flag", "the stars and stripes"])
+            ]
+        );
+        for bad in [vec!["=a cat"], vec!["cat="], vec![" "], vec!["cat", "cat=a cat"], vec!["cat=a cat;"]] {
             let specs: Vec<String> = bad.iter().map(|s| s.to_string()).collect();
             assert_eq!(parse_classes(&specs).unwrap_err().kind(), ErrorKind::Usage, "{bad:?}");
         }
