@@ -4,25 +4,25 @@
 // click and "accept all" read the regions. Several prompts of one class are averaged as
 // probabilities; a class with an example instance ("more like this") mixes that mask, as a
 // visual prompt, into its text. Owns the logits cache and the current regions.
+import { modelImageId, setModelImage } from './encoder.js';
+import { fileOf } from './files.js';
 import { meanLogits, promptKey } from './logits.js';
 import { fullMask, regionMask } from './mask.js';
 import { decodeMask } from './rle.js';
-import { modelImageId, setModelImage } from './encoder.js';
-import { fileOf } from './files.js';
 import { reportError, setBusy } from './messages.js';
 import { foregroundTask, segmenter } from './model.js';
 import { editor, labelsWorker } from './state.js';
 
 const CACHE = 48; // logits maps kept (≈ 0.5 MB each for the CIDAS models)
 
-const logitsCache = new Map(); // `${imageId}|${promptKey}` → Float32Array (size × size), LRU
+const logitsCache = new Map(); // `${imageId}|${promptKey}` → { data: Float32Array (size × size), size }, LRU
 let regions = null; // { imageId, classId, key, threshold, width, height, count, components, areas, boxes }
 let wanted = null; // what `regions` should be
 let running = false;
 const crops = new Map(); // region label → mask, for `regions`
 const listeners = new Set();
 
-/** listener(regions or null) when the regions change (or are being computed: `pending`). */
+/** listener(regions or null, busy) when the regions change, and when computing starts and ends. */
 export function onRegions(listener) {
   listeners.add(listener);
 }
