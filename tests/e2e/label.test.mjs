@@ -251,8 +251,14 @@ describe('the labelling page', () => {
     await page.keyboard.press('Enter');
     await idle(page);
     assert.equal(current(await state(page)).status, 'done');
+    const encodes = await page.evaluate(() => window.clipsegLabel.state.encodes);
+    assert.ok(encodes.ahead >= 2, `the next images were encoded in the background: ${JSON.stringify(encodes)}`);
     await page.keyboard.press('d');
     await page.waitForFunction((id) => window.clipsegLabel.state.shown?.id === id, (await state(page)).images[1].id);
+    await idle(page);
+    const after = await page.evaluate(() => window.clipsegLabel.state.encodes);
+    assert.equal(after.cold, encodes.cold, 'the next image needed no encode');
+    assert.equal(after.warm, encodes.warm + 1);
     const regions = await setThreshold(page, '0.6');
     await clickRegion(page, largest(regions, 1)[0].label);
     let s = await state(page);

@@ -5,7 +5,7 @@
 import { forgetRegions, layout, screenPoint } from './canvas.js';
 import { activateIndex, renderClasses } from './classes.js';
 import { el, h, typingIn } from './dom.js';
-import { modelChanged } from './encoder.js';
+import { encodeCounts, modelChanged } from './encoder.js';
 import { exportInfo } from './exporter.js';
 import { go, onImageShown, onModelImageReady, prepareModel, renderImages, resetImages, showCurrent, shownImage } from './images.js';
 import { deleteSelected, likeSelected, relabelSelected, renderInstances, toggleHidden } from './instances.js';
@@ -168,6 +168,8 @@ window.clipsegLabel = Object.freeze({
       return { length: history.entries.length, cursor: history.cursor, canUndo: history.canUndo, canRedo: history.canRedo, undo: history.undoEdit?.label ?? null };
     },
     get save() { return currentSaveState(); },
+    /** Background encodes, and images made the model's current one already encoded or not. */
+    get encodes() { return encodeCounts(); },
     get shown() { const v = shownImage(); return v && { id: v.id, width: v.width, height: v.height }; },
     /** The active class's regions on the current image: { imageId, classId, threshold, count, areas, boxes } (no pixels). */
     get regions() {

@@ -14,6 +14,7 @@ const KEPT = 4; // encoded images the worker keeps (current, previous, next ones
 let modelImage = null; // the id of the model's current image
 const encoded = []; // ids encoded in the worker, least recent first
 let queueRunning = false;
+const counts = { ahead: 0, warm: 0, cold: 0 }; // background encodes; images made current encoded or not
 const failed = new Set(); // listeners for images the background encode could not read
 
 /** listener(id) when the background encode finds an image it cannot read. */
@@ -33,6 +34,7 @@ export async function setModelImage(seg, id) {
   if (!file) return false;
   setBusy('encoding', true);
   try {
+    counts[encoded.includes(id) ? 'warm' : 'cold']++;
     await seg.setImage(file, { key: imageKey(id) });
     remember(id);
     modelImage = id;
@@ -44,6 +46,9 @@ export async function setModelImage(seg, id) {
     setBusy('encoding', false);
   }
 }
+
+/** How many images were encoded ahead, and made current already encoded (warm) or not (cold). */
+export const encodeCounts = () => ({ ...counts });
 
 /** The model's current image id (null until one is set). */
 export const modelImageId = () => modelImage;
@@ -76,6 +81,7 @@ export async function encodeAhead() {
       if (!file || !segmenter()) break;
       try {
         const info = await segmenter().encode(file, { key: imageKey(next.id) });
+        counts.ahead++;
         if (!next.width) {
           project.setImageInfo(next.id, { width: info.originalWidth, height: info.originalHeight });
           save();
