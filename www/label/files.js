@@ -50,7 +50,10 @@ export async function addFiles(items, { quiet = false } = {}) {
   } else if (fresh.length) {
     clearError();
   }
-  if (!fresh.length) return [];
+  if (!fresh.length) {
+    if (!skipped.length && items.length && !quiet) reportError(`${items.length === 1 ? 'This image is' : 'These images are'} in the project already.`);
+    return [];
+  }
   setBusy('adding', true);
   const hadCurrent = project.currentImageId !== null;
   const added = project.addImages(fresh.map(({ name, file }) => ({ name, type: file.type, bytes: file.size })));
