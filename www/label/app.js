@@ -13,8 +13,7 @@ import { KEY_HELP, MOUSE_HELP, actionFor, classIndexOf } from './keys.js';
 import { currentRegions, forget, onRegions, pending, refresh } from './masks.js';
 import { currentSaveState, reportError, setBusy } from './messages.js';
 import { initModels, onModelReady, segmenter } from './model.js';
-import { editor } from './state.js';
-import { persist, restore, save } from './store.js';
+import { editor, save, store } from './state.js';
 import {
   acceptAll, brushSize, currentTool, fitBrush, holdBox, modifiersChanged, redrawInstances, redrawPreview, releaseBox, scaleBrush, setTool,
   warmRegions,
@@ -204,7 +203,7 @@ async function start() {
   setBusy('restoring', true);
   if ('serviceWorker' in navigator) navigator.serviceWorker.register('sw.js').catch((error) => console.warn('service worker:', error));
   try {
-    const { project, history } = await restore(editor);
+    const { project, history } = await store.restore(editor);
     editor.replace(project, history);
   } catch (error) {
     reportError(error);
@@ -212,7 +211,8 @@ async function start() {
     setBusy('restoring', false);
     document.body.dataset.restored = 'true';
   }
-  persist();
+  store.persist();
+  store.watchTabs();
   updateHistoryUi();
   layout();
   await initModels().catch(reportError);

@@ -5,8 +5,7 @@
 import { classesFromFile } from './classfile.js';
 import { el, h } from './dom.js';
 import { clearError, reportError } from './messages.js';
-import { editor } from './state.js';
-import { save } from './store.js';
+import { editor, save } from './state.js';
 
 const counts = () => {
   const byClass = new Map();

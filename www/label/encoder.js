@@ -5,8 +5,7 @@
 import { fileOf } from './files.js';
 import { reportError, setBusy } from './messages.js';
 import { foregroundTask, segmenter, whenIdle } from './model.js';
-import { editor, imageKey } from './state.js';
-import { save } from './store.js';
+import { editor, imageKey, save } from './state.js';
 
 const LOOK_AHEAD = 2; // images encoded ahead of the current one
 const KEPT = 4; // encoded images the worker keeps (current, previous, next ones)

@@ -7,8 +7,7 @@ import { addFiles, fileOf } from './files.js';
 import { clearError, reportError, setBusy, showMessage } from './messages.js';
 import { Project } from './project.js';
 import { History } from './history.js';
-import { editor, labelsWorker } from './state.js';
-import { clearAll, save } from './store.js';
+import { editor, labelsWorker, save, store } from './state.js';
 
 let lastExport = null; // { dataset, bytes, name } of the last zip, for the tests
 
@@ -129,7 +128,7 @@ export async function newProject() {
   )) return false;
   try {
     await save(); // let a write in flight finish first, so it cannot land after the clear
-    await clearAll();
+    await store.clearAll();
   } catch (error) {
     reportError(`The project could not be cleared: ${error.message}. It is kept as it is.`);
     return false;

@@ -4,8 +4,7 @@
 // model's key cache compares them), stored ones read back from IndexedDB when first needed.
 import { el } from './dom.js';
 import { clearError, reportError, setBusy } from './messages.js';
-import { editor } from './state.js';
-import { getFile, putFiles, save } from './store.js';
+import { editor, save, store } from './state.js';
 
 const IMAGE_NAME = /\.(png|jpe?g|webp|gif|bmp|avif|ico|tiff?)$/i;
 
@@ -19,7 +18,7 @@ export function forgetFiles() {
 /** The Blob of an image, from memory or the project's store (null when lost). */
 export async function fileOf(id) {
   if (files.has(id)) return files.get(id);
-  const file = await getFile(id);
+  const file = await store.getFile(id);
   if (file) files.set(id, file);
   return file;
 }
@@ -59,7 +58,7 @@ export async function addFiles(items, { quiet = false } = {}) {
   const added = project.addImages(fresh.map(({ name, file }) => ({ name, type: file.type, bytes: file.size })));
   added.forEach((image, i) => files.set(image.id, fresh[i].file));
   editor.changed({ images: true, current: !hadCurrent });
-  await putFiles(added.map((image, i) => ({ id: image.id, file: fresh[i].file })));
+  await store.putFiles(added.map((image, i) => ({ id: image.id, file: fresh[i].file })));
   await save();
   setBusy('adding', false);
   return added;

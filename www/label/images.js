@@ -9,8 +9,7 @@ import { encodeAhead, modelChanged, onUnreadable, useInModel } from './encoder.j
 import { fileOf, forgetFiles } from './files.js';
 import { reportError, setNotice } from './messages.js';
 import { segmenter } from './model.js';
-import { editor } from './state.js';
-import { save } from './store.js';
+import { editor, save } from './state.js';
 
 let shown = null; // { id, bitmap, width, height } of the image on the canvas
 let showToken = 0;
