@@ -308,13 +308,14 @@ el.previewCanvas.addEventListener('pointerdown', (event) => {
     drag = { kind: 'box', start: [point.x, point.y], box: [point.x, point.y, point.x, point.y] };
   } else if (tool === 'brush' || tool === 'eraser') {
     const selected = editor.selection();
-    if (!selected && tool === 'eraser') {
+    const erase = tool === 'eraser' || event.button === 2; // a right drag with the brush erases
+    if (!selected && erase) {
       showMessage('Select an instance to erase from (click it with the Click tool, or in the list).');
       return;
     }
     const cls = selected ? editor.project.classById(selected.instance.classId) : needClass();
     if (!cls) return;
-    const value = tool === 'brush' ? 1 : 0;
+    const value = erase ? 0 : 1;
     // The stroke paints a copy in place, in a box with room to spare (grown when it runs out).
     drag = {
       kind: 'stroke', id: selected?.instance.id ?? null, classId: cls.id, value, last: [point.x, point.y],
