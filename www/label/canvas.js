@@ -71,7 +71,8 @@ export function layout() {
   const box = el.dropZone.getBoundingClientRect();
   const roomW = Math.max(120, el.dropZone.clientWidth - 20);
   // Room for the image's name and the key help below it, and the status bar.
-  const below = el.hoverInfo.parentElement.offsetHeight + el.keyHelp.offsetHeight + 64;
+  const statusBar = document.querySelector('.statusbar')?.offsetHeight ?? 0;
+  const below = el.hoverInfo.parentElement.offsetHeight + el.keyHelp.offsetHeight + statusBar + 56;
   const roomH = Math.max(200, window.innerHeight - (box.top + window.scrollY) - below);
   const scale = Math.min(roomW / canvas.width, roomH / canvas.height);
   el.stage.style.width = `${Math.floor(canvas.width * scale)}px`;

@@ -163,7 +163,9 @@ export function redrawPreview() {
       if (instance.id !== editor.selected) {
         preview.region = { key: `instance|${instance.id}|${instance.counts}`, mask, color: colorOf(instance.classId), mode: 'select' };
       }
-      info = `#${instance.id} ${name} · click to select`;
+      info = instance.id === editor.selected
+        ? `#${instance.id} ${name} · selected: Shift+click merges a region, Alt+click cuts one`
+        : `#${instance.id} ${name} · click to select`;
     }
   } else if (tool === 'box') {
     info = 'Drag a box around one object';
