@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ARTIFACTS, DIST, REPO, launch, serve } from './harness.mjs';
+import { ARTIFACTS, CLI, DIST, REPO, launch, readNpy, relativeL2, serve } from './harness.mjs';
 
 const MODEL = 'tiny-refined';
 const MODEL_DIR = join(REPO, 'models', MODEL);
@@ -15,35 +15,13 @@ const PHOTO = join(REPO, 'fixtures', 'images', 'chelsea.png');
 const PROMPTS = ['a cat', 'the wooden floor'];
 // The model issue's CPU-vs-wgpu tolerance, on logits.
 const TOLERANCE = 1e-4;
-const CLI = process.env.CLIPSEG_BIN ?? join(process.env.CARGO_TARGET_DIR ?? join(REPO, 'target'), 'debug', 'clipseg');
 const scratch = mkdtempSync(join(tmpdir(), 'clipseg-e2e-'));
 mkdirSync(ARTIFACTS, { recursive: true });
-
-// float32 little-endian .npy → Float32Array.
-function readNpy(path) {
-  const bytes = readFileSync(path);
-  const headerLength = bytes.readUInt16LE(8);
-  const header = bytes.subarray(10, 10 + headerLength).toString('latin1');
-  assert.match(header, /'descr': '<f4'/);
-  const data = bytes.subarray(10 + headerLength);
-  return new Float32Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.length));
-}
 
 function cliLogits(args) {
   const out = join(scratch, `cli-${Math.random().toString(36).slice(2)}.npy`);
   execFileSync(CLI, ['segment', '--model', MODEL_DIR, '--image', PHOTO, ...args, '--logits', out]);
   return readNpy(out);
-}
-
-function relativeL2(actual, expected) {
-  assert.equal(actual.length, expected.length, 'same number of logits');
-  let diff = 0;
-  let norm = 0;
-  for (let i = 0; i < expected.length; i++) {
-    diff += (actual[i] - expected[i]) ** 2;
-    norm += expected[i] ** 2;
-  }
-  return Math.sqrt(diff / norm);
 }
 
 function assertClose(actual, expected, what) {

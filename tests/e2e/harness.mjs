@@ -1,7 +1,8 @@
 // Shared by the end-to-end tests: a static server for the built site, headless Chromium, and the
 // native CLI the page's results are compared with.
+import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
-import { createReadStream, existsSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { extname, join, normalize, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -9,6 +10,30 @@ import { chromium } from 'playwright-core';
 export const REPO = resolve(fileURLToPath(import.meta.url), '../../..');
 export const DIST = join(REPO, 'dist');
 export const ARTIFACTS = join(REPO, 'tests', 'e2e', 'artifacts');
+/** The native CLI the page's results are compared with (scripts/test.sh sets CLIPSEG_BIN). */
+export const CLI = process.env.CLIPSEG_BIN ?? join(process.env.CARGO_TARGET_DIR ?? join(REPO, 'target'), 'debug', 'clipseg');
+
+/** A float32 little-endian .npy file → Float32Array. */
+export function readNpy(path) {
+  const bytes = readFileSync(path);
+  const headerLength = bytes.readUInt16LE(8);
+  const header = bytes.subarray(10, 10 + headerLength).toString('latin1');
+  assert.match(header, /'descr': '<f4'/);
+  const data = bytes.subarray(10 + headerLength);
+  return new Float32Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.length));
+}
+
+/** ‖actual − expected‖ / ‖expected‖ (the tests' measure of logits agreement). */
+export function relativeL2(actual, expected) {
+  assert.equal(actual.length, expected.length, 'same number of logits');
+  let diff = 0;
+  let norm = 0;
+  for (let i = 0; i < expected.length; i++) {
+    diff += (actual[i] - expected[i]) ** 2;
+    norm += expected[i] ** 2;
+  }
+  return Math.sqrt(diff / norm);
+}
 
 const TYPES = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.mjs': 'text/javascript',

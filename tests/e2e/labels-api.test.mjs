@@ -10,22 +10,15 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { unzipSync } from 'fflate';
-import { REPO, launch, serve } from './harness.mjs';
+import { CLI, REPO, launch, readNpy, relativeL2, serve } from './harness.mjs';
 
 const MODEL_DIR = join(REPO, 'models', 'tiny-refined');
 const PHOTOS = { chelsea: join(REPO, 'fixtures', 'images', 'chelsea.png'), rocket: join(REPO, 'fixtures', 'images', 'rocket.jpg') };
 const PROMPT = 'a cat';
+const PHRASINGS = [PROMPT, 'a kitten on a sofa']; // one class, its text conditionals averaged
 const THRESHOLD = 0.5;
 const TOLERANCE = 1e-4; // relative L2 on logits, as in app.test.mjs
-const CLI = process.env.CLIPSEG_BIN ?? join(process.env.CARGO_TARGET_DIR ?? join(REPO, 'target'), 'debug', 'clipseg');
 const scratch = mkdtempSync(join(tmpdir(), 'clipseg-labels-'));
-
-function readNpy(path) {
-  const bytes = readFileSync(path);
-  const headerLength = bytes.readUInt16LE(8);
-  const data = bytes.subarray(10 + headerLength);
-  return new Float32Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.length));
-}
 
 function cli(...args) {
   return execFileSync(CLI, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -35,17 +28,6 @@ function cliLogits(photo, args) {
   const out = join(scratch, `${Math.random().toString(36).slice(2)}.npy`);
   cli('segment', '--model', MODEL_DIR, '--image', photo, ...args, '--logits', out);
   return readNpy(out);
-}
-
-function relativeL2(actual, expected) {
-  assert.equal(actual.length, expected.length, 'same number of logits');
-  let diff = 0;
-  let norm = 0;
-  for (let i = 0; i < expected.length; i++) {
-    diff += (actual[i] - expected[i]) ** 2;
-    norm += expected[i] ** 2;
-  }
-  return Math.sqrt(diff / norm);
 }
 
 let server;
@@ -118,7 +100,6 @@ test("a class mask and its regions are the CLI's segment --mask, pixel for pixel
     const image = await segmenter.setImage(blobs.chelsea, { key: 'chelsea' });
     const { logits, size } = await segmenter.segment({ prompts: [prompt] });
     const mask = await labels.classMask({ logits, size, width: image.width, height: image.height, threshold });
-    window.engine.cat = { ...mask, width: image.width, height: image.height };
     return {
       mask: Array.from(mask.mask),
       count: mask.count,
@@ -157,19 +138,28 @@ test("a mask prompt is the CLI's --visual-mask", async () => {
   assert.ok(error <= TOLERANCE, `relative L2 ${error}`);
 });
 
-test("the exported zip holds the instances clipseg label writes, in COCO, YOLO and PNG", async () => {
+test("the exported zip holds the instances clipseg label writes (a class of two phrasings), in COCO, YOLO and PNG", async () => {
   // The CLI's batch run on a folder with the photo.
   const folder = join(scratch, 'photos');
   mkdirSync(folder, { recursive: true });
   copyFileSync(PHOTOS.chelsea, join(folder, 'chelsea.png'));
   const cliCoco = join(scratch, 'cli.json');
-  cli('label', '--model', MODEL_DIR, '--images', folder, '--class', `cat=${PROMPT}`, '--out', cliCoco,
+  cli('label', '--model', MODEL_DIR, '--images', folder, '--class', `cat=${PHRASINGS.join(';')}`, '--out', cliCoco,
     '--threshold', String(THRESHOLD), '--min-area', '1');
   const expected = JSON.parse(readFileSync(cliCoco, 'utf8'));
+  assert.ok(expected.annotations.length > 1, 'the class has several instances');
 
-  // The page: every region of the class mask accepted as an instance, then exported.
-  const zip = await page.evaluate(async () => {
-    const { labels, cat } = window.engine;
+  // The page: the class (its phrasings averaged), every region of its mask accepted as an
+  // instance, then exported.
+  const zip = await page.evaluate(async ({ phrasings, threshold }) => {
+    const { segmenter, labels, blobs } = window.engine;
+    const image = await segmenter.setImage(blobs.chelsea, { key: 'chelsea' });
+    const { logits, size } = await segmenter.segment({ prompts: [phrasings] });
+    const cat = {
+      ...await labels.classMask({ logits, size, width: image.width, height: image.height, threshold }),
+      width: image.width,
+      height: image.height,
+    };
     const annotations = [];
     for (let label = 1; label <= cat.count; label++) {
       const region = cat.components.map((l) => (l === label ? 1 : 0));
@@ -194,7 +184,7 @@ test("the exported zip holds the instances clipseg label writes, in COCO, YOLO a
     };
     const blob = await labels.exportZip(dataset);
     return [...new Uint8Array(await blob.arrayBuffer())];
-  });
+  }, { phrasings: PHRASINGS, threshold: THRESHOLD });
   const files = unzipSync(Uint8Array.from(zip));
   const text = (path) => new TextDecoder().decode(files[path]);
   const coco = JSON.parse(text('coco/instances.json'));
