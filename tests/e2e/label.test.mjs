@@ -160,9 +160,18 @@ describe('the labelling page', () => {
     assert.ok(await painted(page, '#instance-canvas') >= first.area);
   });
 
-  test('Shift-click merges a region into the selected instance; Alt-click cuts it out', async () => {
+  test('Shift-click merges a region into the selected instance; Alt-click cuts it out (zoomed in)', async () => {
     const regions = (await state(page)).regions;
     const [first, second] = largest(regions);
+    // The wheel zooms about the pointer (the zoomed image then fills the viewer): the region
+    // stays in view.
+    const at = await regionPoint(page, second.label);
+    await page.mouse.move(at.x, at.y);
+    await page.mouse.wheel(0, -600);
+    await page.waitForFunction(() => window.clipsegLabel.state.zoom > 2);
+    const still = await regionPoint(page, second.label);
+    const viewer = await page.locator('#drop-zone').boundingBox();
+    assert.ok(still.x > viewer.x && still.x < viewer.x + viewer.width && still.y > viewer.y && still.y < viewer.y + viewer.height, 'in view');
     await clickRegion(page, second.label, 'Shift');
     let [instance] = instancesOf(await state(page));
     assert.equal(instance.area, first.area + second.area, 'merged');
@@ -170,6 +179,20 @@ describe('the labelling page', () => {
     await clickRegion(page, second.label, 'Alt');
     [instance] = instancesOf(await state(page));
     assert.equal(instance.area, first.area, 'cut');
+    // Space+drag pans and edits nothing; 0 fits the image again.
+    const before = (await state(page)).history.length;
+    const transform = () => page.evaluate(() => document.querySelector('#stage').style.transform);
+    const zoomed = await transform();
+    await page.keyboard.down(' ');
+    await page.mouse.move(still.x, still.y);
+    await page.mouse.down();
+    await page.mouse.move(still.x - 60, still.y - 40, { steps: 4 }); // towards the image's far side: room to pan
+    await page.mouse.up();
+    await page.keyboard.up(' ');
+    assert.notEqual(await transform(), zoomed, 'panned');
+    assert.equal((await state(page)).history.length, before, 'a pan is no edit');
+    await page.keyboard.press('0');
+    assert.equal(await page.evaluate(() => window.clipsegLabel.state.zoom), 1);
   });
 
   test('A accepts every other region above the minimum area', async () => {

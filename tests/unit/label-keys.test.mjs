@@ -9,7 +9,9 @@ const key = (k, mods = {}) => actionFor({ key: k, ...mods });
 test('keys map to actions', () => {
   assert.equal(key('3'), 'class');
   assert.equal(classIndexOf({ key: '3' }), 2);
-  assert.equal(key('0'), null);
+  assert.equal(key('0'), 'zoom-fit', '0 is no class: it fits the image');
+  assert.equal(key('+'), 'zoom-in');
+  assert.equal(key('-'), 'zoom-out');
   assert.equal(key('z', { ctrlKey: true }), 'undo');
   assert.equal(key('Z', { ctrlKey: true, shiftKey: true }), 'redo');
   assert.equal(key('z', { metaKey: true, shiftKey: true }), 'redo', 'Cmd on a Mac');
@@ -30,8 +32,9 @@ test('keys map to actions', () => {
   assert.equal(key('q'), null);
 });
 
-test('the help lists every key once', () => {
+test('the help lists every key once (zoom out shares its line with zoom in)', () => {
   const keys = KEY_HELP.map(([k]) => k);
+  assert.ok(keys.includes('+ / −'));
   assert.equal(new Set(keys).size, keys.length);
   assert.ok(keys.includes('Ctrl+Z') && keys.includes('1–9'));
 });

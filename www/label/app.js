@@ -2,7 +2,7 @@
 // and wires the parts together — each a module of www/label/ that owns its own state (see
 // README, "Labelling in the browser"). Every edit is saved at once; the keyboard is one table
 // (keys.js). Exposes a read-only view of the state as window.clipsegLabel, for tests and tools.
-import { forgetRegions, layout, screenPoint } from './canvas.js';
+import { currentZoom, forgetRegions, layout, screenPoint, setSpaceHeld, zoomBy, zoomToFit } from './canvas.js';
 import { activateIndex, renderClasses } from './classes.js';
 import { el, h, typingIn } from './dom.js';
 import { encodeCounts, modelChanged } from './encoder.js';
@@ -111,11 +111,19 @@ const ACTIONS = {
   hide: () => toggleHidden(),
   delete: () => deleteSelected(),
   deselect: () => editor.select(null),
+  'zoom-in': () => zoomBy(1.5),
+  'zoom-out': () => zoomBy(1 / 1.5),
+  'zoom-fit': () => zoomToFit(),
 };
 
 document.addEventListener('keydown', (event) => {
   modifiersChanged(event);
   if (typingIn(event.target) && event.key !== 'Escape') return;
+  if (event.key === ' ' && !event.target.closest?.('button, a, summary, input[type="checkbox"]')) {
+    setSpaceHeld(true); // Space+drag pans
+    event.preventDefault();
+    return;
+  }
   // Keys a focused control uses itself: Enter on a button, arrows on a slider.
   if (event.key === 'Enter' && event.target.closest?.('button, a, summary, label')) return;
   if (/^(Arrow|Page|Home|End)/.test(event.key) && event.target.matches?.('input[type="range"]')) return;
@@ -131,9 +139,13 @@ document.addEventListener('keydown', (event) => {
 });
 document.addEventListener('keyup', (event) => {
   modifiersChanged(event);
+  if (event.key === ' ') setSpaceHeld(false);
   if (event.key.toLowerCase() === 'b') releaseBox();
 });
-window.addEventListener('blur', () => releaseBox());
+window.addEventListener('blur', () => {
+  releaseBox();
+  setSpaceHeld(false);
+});
 
 el.undoButton.addEventListener('click', () => editor.undo());
 el.redoButton.addEventListener('click', () => editor.redo());
@@ -161,6 +173,7 @@ window.clipsegLabel = Object.freeze({
     get selected() { return editor.selected; },
     get tool() { return currentTool(); },
     get brushSize() { return brushSize(); },
+    get zoom() { return currentZoom(); },
     get settings() { return plain(editor.project.settings); },
     get history() {
       const { history } = editor;

@@ -2,7 +2,8 @@
 // preview layer (the hovered region, the box being drawn, the brush). Stacked canvases at the displayed bitmap's
 // size (at most MAX_SIDE a side); masks are in the image's original pixels and each is drawn
 // from a sprite of its own box only, so a hover on a 4000×3000 photo redraws one region, not
-// the photo. Owns the view: the scale between original pixels and the canvas, and the layout.
+// the photo. Owns the view: the scale between original pixels and the canvas, the layout, and
+// the zoom (the wheel, + and −, 0 to fit; Space-drag or a middle drag pans).
 import { rgbOf } from '../overlay.js';
 import { el } from './dom.js';
 
@@ -10,6 +11,8 @@ let view = null; // { bitmap, width, height (original pixels), scale (canvas px 
 const sprites = new Map(); // key → canvas of one mask's box
 let previewRect = null; // the preview layer's drawn area, canvas pixels
 let live = null; // the stroke in progress: { mask, style, sprite }
+let zoom = { scale: 1, x: 0, y: 0 }; // CSS transform of the fitted stage: translate(x, y) scale(scale)
+const MAX_ZOOM = 32;
 const CANVASES = [el.imageCanvas, el.instanceCanvas, el.strokeCanvas, el.previewCanvas];
 const ctx = {
   image: el.imageCanvas.getContext('2d'),
@@ -33,6 +36,8 @@ export function showImage(bitmap, width, height) {
   sprites.clear();
   spritePixels = 0;
   previewRect = null;
+  zoom = { scale: 1, x: 0, y: 0 };
+  applyZoom();
   el.stage.hidden = false;
   el.placeholder.hidden = true;
   el.dropZone.classList.remove('empty');
@@ -77,6 +82,7 @@ export function layout() {
   const scale = Math.min(roomW / canvas.width, roomH / canvas.height);
   el.stage.style.width = `${Math.floor(canvas.width * scale)}px`;
   el.stage.style.height = `${Math.floor(canvas.height * scale)}px`;
+  applyZoom();
 }
 
 /** A pointer event's position in original image pixels (fractional), or null. */
@@ -330,6 +336,85 @@ export function warmRegion(region) {
 export function forgetRegions() {
   for (const key of [...sprites.keys()]) if (key.startsWith('region|')) dropSprite(key);
 }
+
+// ---- Zoom and pan ----
+
+export const currentZoom = () => zoom.scale;
+
+// Keeps the zoomed stage filling the viewer (the drop zone, less its padding) where it is larger,
+// centred where it is smaller, and applies it.
+function applyZoom() {
+  const pad = 10;
+  const fit = (offset, size, room, shift) => {
+    const scaled = size * zoom.scale;
+    if (scaled <= room - 2 * pad) return (room - scaled) / 2 - offset;
+    return Math.min(pad - offset, Math.max(room - pad - offset - scaled, shift));
+  };
+  if (zoom.scale !== 1) {
+    zoom.x = fit(el.stage.offsetLeft, el.stage.offsetWidth, el.dropZone.clientWidth, zoom.x);
+    zoom.y = fit(el.stage.offsetTop, el.stage.offsetHeight, el.dropZone.clientHeight, zoom.y);
+  }
+  el.stage.style.transform = zoom.scale === 1 ? '' : `translate(${zoom.x}px, ${zoom.y}px) scale(${zoom.scale})`;
+  el.dropZone.classList.toggle('zoomed', zoom.scale > 1);
+}
+
+/** Zooms by `factor` about the screen point (clientX, clientY) — the stage's centre by default. */
+export function zoomBy(factor, clientX, clientY) {
+  if (!view) return;
+  const rect = el.stage.getBoundingClientRect();
+  const cx = clientX ?? rect.left + rect.width / 2;
+  const cy = clientY ?? rect.top + rect.height / 2;
+  const next = Math.min(MAX_ZOOM, Math.max(1, zoom.scale * factor));
+  // The stage point under (cx, cy) stays there: rect.left = base + x.
+  const ux = (cx - rect.left) / zoom.scale;
+  const uy = (cy - rect.top) / zoom.scale;
+  zoom.x = cx - ux * next - (rect.left - zoom.x);
+  zoom.y = cy - uy * next - (rect.top - zoom.y);
+  zoom.scale = next;
+  applyZoom();
+}
+
+export function zoomToFit() {
+  zoom = { scale: 1, x: 0, y: 0 };
+  applyZoom();
+}
+
+el.dropZone.addEventListener('wheel', (event) => {
+  if (!view || el.stage.hidden) return;
+  event.preventDefault();
+  zoomBy(Math.exp(-event.deltaY * (event.deltaMode === 1 ? 0.05 : 0.0015)), event.clientX, event.clientY);
+}, { passive: false });
+
+// Panning: a middle drag, or a drag with Space held; it takes the pointer from the tools.
+let spaceHeld = false;
+let pan = null;
+export function setSpaceHeld(held) {
+  spaceHeld = held;
+  el.stage.classList.toggle('can-pan', held && zoom.scale > 1);
+}
+el.stage.addEventListener('pointerdown', (event) => {
+  if (!(event.button === 1 || (spaceHeld && event.button === 0)) || zoom.scale === 1) return;
+  event.preventDefault();
+  event.stopPropagation();
+  el.stage.setPointerCapture(event.pointerId);
+  pan = { x: event.clientX - zoom.x, y: event.clientY - zoom.y };
+  el.stage.classList.add('panning');
+}, { capture: true });
+el.stage.addEventListener('pointermove', (event) => {
+  if (!pan) return;
+  event.stopPropagation();
+  zoom.x = event.clientX - pan.x;
+  zoom.y = event.clientY - pan.y;
+  applyZoom();
+}, { capture: true });
+const endPan = (event) => {
+  if (!pan) return;
+  event.stopPropagation();
+  pan = null;
+  el.stage.classList.remove('panning');
+};
+el.stage.addEventListener('pointerup', endPan, { capture: true });
+el.stage.addEventListener('pointercancel', endPan, { capture: true });
 
 window.addEventListener('resize', layout);
 // A message or notice above the workspace moves the stage down: fit it again.

@@ -21,6 +21,9 @@ const KEYS = [
   ['hide', 'H', 'hide/show', (e) => !e.ctrl && e.lower === 'h'],
   ['delete', 'Del', 'delete', (e) => !e.ctrl && (e.key === 'Delete' || e.key === 'Backspace')],
   ['deselect', 'Esc', 'deselect', (e) => e.key === 'Escape'],
+  ['zoom-in', '+ / −', 'zoom (or the wheel)', (e) => !e.ctrl && (e.key === '+' || e.key === '=')],
+  ['zoom-out', null, null, (e) => !e.ctrl && (e.key === '-' || e.key === '_')],
+  ['zoom-fit', '0', 'fit', (e) => !e.ctrl && e.key === '0'],
 ];
 
 /** The action of a key press ({ key, ctrlKey, metaKey, shiftKey, altKey }) or null. */
@@ -40,7 +43,7 @@ export function actionFor(event) {
 export const classIndexOf = (event) => Number(event.key) - 1;
 
 /** The help line: [[keys, description]] in the table's order. */
-export const KEY_HELP = Object.freeze(KEYS.map(([, keys, description]) => [keys, description]));
+export const KEY_HELP = Object.freeze(KEYS.filter(([, keys]) => keys).map(([, keys, description]) => [keys, description]));
 
 /** The mouse, for the same help. */
 export const MOUSE_HELP = Object.freeze([
@@ -48,4 +51,5 @@ export const MOUSE_HELP = Object.freeze([
   ['Shift+click', 'merge into the selected'],
   ['Alt+click / right-click', 'cut from the selected'],
   ['Drag with B', 'box'],
+  ['Space+drag', 'pan'],
 ]);
