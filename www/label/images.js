@@ -36,6 +36,7 @@ function nameParts(path) {
 }
 
 const STATUS_TEXT = { new: 'new', progress: 'doing', done: 'done' };
+const STATUS_TITLE = { new: 'Not labelled yet', progress: 'In progress', done: 'Done (Enter reopens it)' };
 const rows = new Map();
 
 function row(image) {
@@ -45,7 +46,7 @@ function row(image) {
   li.title = image.error ? `${image.name}: ${image.error}` : image.name;
   li.setAttribute('aria-current', String(image.id === editor.project.currentImageId));
   li.replaceChildren(
-    h('span', { className: 'badge', textContent: image.error ? 'unreadable' : STATUS_TEXT[image.status] }),
+    h('span', { className: 'badge', textContent: image.error ? 'unreadable' : STATUS_TEXT[image.status], title: image.error ?? STATUS_TITLE[image.status] }),
     h('span', { className: 'image-name' }, ...nameParts(image.name)),
     h('span', { className: 'image-count', textContent: image.instances.length ? String(image.instances.length) : '' }),
   );

@@ -76,6 +76,9 @@ export function refresh() {
   }
   wanted = { imageId: image.id, classId: cls.id, key: promptKey(cls), threshold: cls.threshold, width: image.width, height: image.height };
   if (regions && same(regions, wanted)) return;
+  // Another image or class: its old regions must not be clicked meanwhile. (Another threshold
+  // or prompt of the same class keeps them on show until the new ones are ready.)
+  if (regions && (regions.imageId !== wanted.imageId || regions.classId !== wanted.classId)) setRegions(null);
   run();
 }
 

@@ -194,7 +194,7 @@ function commitMask(classId, mask, { id = null, label }) {
 
 function needClass() {
   const cls = editor.project.activeClass;
-  if (!cls) showMessage('Add a class first (on the right): type what to label, e.g. “cat”.');
+  if (!cls) showMessage('Add a class first (under Classes): type what to label, e.g. “cat”.');
   return cls;
 }
 
