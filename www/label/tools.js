@@ -320,7 +320,7 @@ el.previewCanvas.addEventListener('pointerdown', (event) => {
     const value = erase ? 0 : 1;
     // The stroke paints a copy in place, in a box with room to spare (grown when it runs out).
     drag = {
-      kind: 'stroke', id: selected?.instance.id ?? null, classId: cls.id, value, last: [point.x, point.y],
+      kind: 'stroke', imageId: view.id, id: selected?.instance.id ?? null, classId: cls.id, value, last: [point.x, point.y],
       mask: copyMask(selected?.mask ?? emptyMask()),
     };
     paintTo(view, [point.x, point.y]);
@@ -359,7 +359,8 @@ el.previewCanvas.addEventListener('pointerup', (event) => {
     boxDone(current.box);
   } else if (current.kind === 'stroke') {
     const label = current.value ? `brush #${current.id ?? 'new'}` : `erase from #${current.id}`;
-    commitMask(current.classId, trimMask(current.mask), { id: current.id, label });
+    // (A stroke whose image was left during it is dropped: it belongs to no image shown.)
+    if (shownImage()?.id === current.imageId) commitMask(current.classId, trimMask(current.mask), { id: current.id, label });
     endStroke();
     redrawInstances();
   } else {
