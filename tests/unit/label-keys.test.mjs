@@ -55,17 +55,10 @@ test('a COCO file: its categories by id', () => {
   assert.throws(() => classesFromCoco({ categories: [{ id: 1 }] }), /has no name/);
 });
 
-test('several prompts: their probabilities averaged, as logits; the cache key follows prompts and example', async () => {
-  const { meanLogits, promptKey } = await import('../../www/label/logits.js');
-  const sigmoid = (x) => 1 / (1 + Math.exp(-x));
-  const logits = Float32Array.from([0, 2, -3, 4, /* second map */ 2, -2, -3, 0]);
-  const one = meanLogits(logits, 1, 2);
-  assert.deepEqual(Array.from(one), [0, 2, -3, 4]);
-  const mean = meanLogits(logits, 2, 2);
-  for (let i = 0; i < 4; i++) {
-    const p = (sigmoid(logits[i]) + sigmoid(logits[4 + i])) / 2;
-    assert.ok(Math.abs(sigmoid(mean[i]) - p) < 1e-6, `pixel ${i}`);
-  }
+test('a class is one prompt (its phrasings averaged by the model); its cache key follows prompts and example', async () => {
+  const { classPrompt, promptKey } = await import('../../www/label/logits.js');
+  assert.equal(classPrompt({ prompts: ['a cat'] }), 'a cat');
+  assert.deepEqual(classPrompt({ prompts: ['a flag', 'the stars and stripes'] }), ['a flag', 'the stars and stripes']);
   const cls = { prompts: ['a cat', 'a kitten'], exemplar: null };
   assert.notEqual(promptKey(cls), promptKey({ ...cls, prompts: ['a cat'] }));
   assert.notEqual(promptKey(cls), promptKey({ ...cls, exemplar: { imageId: 1, counts: 'abc' } }));

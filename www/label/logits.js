@@ -1,25 +1,12 @@
-// A class's prompts to the model and back: the key its logits are cached under, and several
-// prompts' maps as one (their probabilities averaged). Pure: no DOM.
+// A class's prompts to the model: the one prompt it asks for (its phrasings averaged by the
+// model, as `clipseg label NAME=P1;P2` does) and the key its logits are cached under. Pure: no
+// DOM.
+
+/** The class as one prompt of `seg.segment`: its text, or its phrasings to average. */
+export const classPrompt = (cls) => (cls.prompts.length === 1 ? cls.prompts[0] : [...cls.prompts]);
 
 /** A class's prompts as one key: its prompts and its example's mask, if any. */
 export function promptKey(cls) {
   const like = cls.exemplar ? `|like:${cls.exemplar.imageId}:${cls.exemplar.counts}` : '';
   return `${cls.prompts.join('\n')}${like}`;
-}
-
-/**
- * The mean of `count` maps' probabilities (`logits`: count × size × size, before sigmoid), as
- * one map of logits; one map is returned as it is (a copy).
- */
-export function meanLogits(logits, count, size) {
-  const plane = size * size;
-  if (count === 1) return logits.slice(0, plane);
-  const out = new Float32Array(plane);
-  for (let i = 0; i < plane; i++) {
-    let p = 0;
-    for (let k = 0; k < count; k++) p += 1 / (1 + Math.exp(-logits[k * plane + i]));
-    p = Math.min(1 - 1e-7, Math.max(1e-7, p / count));
-    out[i] = Math.log(p / (1 - p));
-  }
-  return out;
 }

@@ -1,12 +1,12 @@
 // The active class's mask on the current image: its logits from one decode (cached per image
 // and class prompt, so coming back costs nothing), turned by the labelling worker into the
 // full-resolution mask and its 8-connected regions at the class's threshold. The hover, the
-// click and "accept all" read the regions. Several prompts of one class are averaged as
-// probabilities; a class with an example instance ("more like this") mixes that mask, as a
-// visual prompt, into its text. Owns the logits cache and the current regions.
+// click and "accept all" read the regions. A class of several prompts is one prompt of several
+// phrasings (their text conditionals averaged, as `clipseg label NAME=P1;P2`); a class with an
+// example instance ("more like this") mixes that mask, as a visual prompt, into its text. Owns the logits cache and the current regions.
 import { modelImageId, setModelImage } from './encoder.js';
 import { fileOf } from './files.js';
-import { meanLogits, promptKey } from './logits.js';
+import { classPrompt, promptKey } from './logits.js';
 import { fullMask, regionMask } from './mask.js';
 import { decodeMask } from './rle.js';
 import { reportError, setBusy } from './messages.js';
@@ -50,7 +50,7 @@ export async function classLogits(cls, imageId) {
   }
   const result = await foregroundTask(async (seg) => {
     if (!(await setModelImage(seg, imageId))) return null;
-    const request = { prompts: cls.prompts };
+    const request = { prompts: [classPrompt(cls)] };
     if (cls.exemplar) {
       request.visual = await exemplarPrompt(cls.exemplar, imageId);
       request.mix = editor.project.settings.likeMix;
@@ -58,7 +58,7 @@ export async function classLogits(cls, imageId) {
     return seg.segment(request);
   });
   if (!result) return null;
-  const logits = { data: meanLogits(result.logits, result.count, result.size), size: result.size };
+  const logits = { data: result.logits, size: result.size };
   logitsCache.set(key, logits);
   while (logitsCache.size > CACHE) logitsCache.delete(logitsCache.keys().next().value);
   return logits;
@@ -160,9 +160,8 @@ export function forget(imageId = null) {
 export async function boxRegions(cls, imageId, box, width, height) {
   const result = await foregroundTask(async (seg) => {
     if (!(await setModelImage(seg, imageId))) return null;
-    return seg.segment({ prompts: cls.prompts, visual: { box }, mix: editor.project.settings.boxMix });
+    return seg.segment({ prompts: [classPrompt(cls)], visual: { box }, mix: editor.project.settings.boxMix });
   });
   if (!result) return null;
-  const logits = meanLogits(result.logits, result.count, result.size);
-  return labelsWorker().classMask({ logits, size: result.size, width, height, threshold: cls.threshold });
+  return labelsWorker().classMask({ logits: result.logits, size: result.size, width, height, threshold: cls.threshold });
 }
