@@ -7,7 +7,8 @@
 // tiny model staged (scripts/test.sh). Screenshots go to tests/e2e/artifacts/label-*.png.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { unzipSync } from 'fflate';
@@ -26,6 +27,9 @@ writeFileSync(join(folder, 'notes.txt'), 'not a photo');
 writeFileSync(join(folder, 'zz-broken.png'), readFileSync(join(REPO, 'fixtures', 'images', 'chelsea.png')).subarray(0, 300));
 const LISTED = [...IMAGES, 'zz-broken.png'];
 mkdirSync(ARTIFACTS, { recursive: true });
+
+// The native CLI, for the parity check (scripts/test.sh sets CLIPSEG_BIN).
+const CLI = process.env.CLIPSEG_BIN ?? join(process.env.CARGO_TARGET_DIR ?? join(REPO, 'target'), 'debug', 'clipseg');
 
 const shot = (page, name) => page.screenshot({ path: join(ARTIFACTS, `label-${name}.png`) });
 const state = (page) => page.evaluate(() => {
@@ -424,5 +428,66 @@ describe('the labelling page', () => {
     await page.waitForFunction(() => document.querySelector('#message').textContent.includes('cannot be imported'));
     assert.equal((await state(page)).images.length, IMAGES.length);
     assert.deepEqual(errors, []);
+  });
+});
+
+describe('the page labels as the CLI does', () => {
+  let server;
+  let browser;
+  let page;
+  before(async () => {
+    server = await serve();
+    browser = await launch({ webgpu: false });
+    page = await (await browser.newContext({ viewport: { width: 1400, height: 900 }, acceptDownloads: true })).newPage();
+    await page.goto(`${server.url}label.html?model=tiny-refined&backend=cpu`);
+    await page.waitForFunction(() => document.body.dataset.restored === 'true' && document.body.dataset.ready === 'true', null, { timeout: 60_000 });
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  test('"accept all" of each class on each image = clipseg label, RLE for RLE', { skip: !existsSync(CLI) && `no CLI at ${CLI}` }, async () => {
+    const out = join(scratch, 'cli.json');
+    execFileSync(CLI, [
+      'label', '--model', join(REPO, 'models', 'tiny-refined'), '--images', scratch, '--class', 'person',
+      '--class', 'flag=a flag;the stars and stripes', '--threshold', THRESHOLD, '--min-area', '500', '--out', out,
+    ], { stdio: 'pipe' });
+    const cli = JSON.parse(readFileSync(out, 'utf8'));
+    await page.setInputFiles('#folder-input', folder);
+    const list = join(scratch, 'parity-classes.txt');
+    writeFileSync(list, 'person\nflag: a flag; the stars and stripes\n');
+    await page.setInputFiles('#class-file', list);
+    await idle(page);
+    await page.fill('#min-area', '500');
+    await page.press('#min-area', 'Enter');
+    for (const key of ['1', '2']) {
+      await page.keyboard.press('Escape');
+      await page.keyboard.press(key);
+      await setThreshold(page, THRESHOLD);
+    }
+    await page.keyboard.press('Escape');
+    for (let i = 0; i < IMAGES.length; i++) {
+      for (const key of ['1', '2']) {
+        await page.keyboard.press(key);
+        await regionsReady(page);
+        await page.keyboard.press('a');
+        await idle(page);
+      }
+      if (i < IMAGES.length - 1) {
+        await page.keyboard.press('d');
+        await page.waitForFunction((n) => window.clipsegLabel.state.shown?.id === window.clipsegLabel.state.images[n].id, i + 1);
+      }
+    }
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export-button')]);
+    const coco = JSON.parse(new TextDecoder().decode(unzipSync(readFileSync(await download.path()))['coco/instances.json']));
+    const keys = (dataset) => {
+      const files = new Map(dataset.images.map((i) => [i.id, i.file_name]));
+      const names = new Map(dataset.categories.map((c) => [c.id, c.name]));
+      return dataset.annotations.map((a) => `${files.get(a.image_id)} ${names.get(a.category_id)} ${a.area} ${a.segmentation.counts}`).sort();
+    };
+    assert.ok(cli.annotations.length > 3, `the CLI found ${cli.annotations.length} instances`);
+    assert.deepEqual(keys(coco), keys(cli));
+    await shot(page, '13-parity');
   });
 });
