@@ -89,7 +89,8 @@ export async function encodeAhead() {
         remember(next.id);
         if (modelImage !== null) remember(modelImage);
       } catch (error) {
-        project.setImageInfo(next.id, { error: `it cannot be decoded (${error.message})` });
+        // (Said as the image list and the export say it: "“name”: why".)
+        project.setImageInfo(next.id, { error: error.kind === 'image' ? 'not an image this browser can open' : error.message });
         save();
         for (const listener of failed) listener(next.id);
       }

@@ -94,15 +94,15 @@ function scrollToCurrent() {
 
 // ---- The current image ----
 
-async function decode(file, name) {
+async function decode(file) {
   let bitmap;
   try {
     bitmap = await createImageBitmap(file);
   } catch {
-    throw new Error(`“${name}” is not an image this browser can open`);
+    throw new Error('not an image this browser can open');
   }
   const { width, height } = bitmap;
-  if (!width || !height) throw new Error(`“${name}” has no pixels`);
+  if (!width || !height) throw new Error('it has no pixels');
   const scale = Math.min(1, MAX_SIDE / Math.max(width, height));
   if (scale === 1) return { bitmap, width, height };
   const scaled = await createImageBitmap(bitmap, {
@@ -135,9 +135,9 @@ export async function showCurrent() {
   }
   let decoded;
   try {
-    decoded = await decode(file, image.name);
+    decoded = await decode(file);
   } catch (error) {
-    if (mine === showToken) failImage(image, error.message.replace(/^“.*?” /, ''));
+    if (mine === showToken) failImage(image, error.message);
     return;
   }
   if (mine !== showToken) {
