@@ -223,7 +223,7 @@ describe('the labelling page', () => {
     const s = await state(page);
     const instances = instancesOf(s);
     if (instances.length === before) {
-      assert.match(await message(page), /No flag found in that box/);
+      assert.match(await page.locator('#toast').textContent(), /No flag found in that box/);
     } else {
       const [x, y, w, h] = instances.at(-1).bbox;
       assert.ok(x >= 19 && y >= 19 && x + w <= 151 && y + h <= 201, `inside the box: ${instances.at(-1).bbox}`);

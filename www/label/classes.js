@@ -4,7 +4,7 @@
 // also drawn here. Owns no state of its own: the classes are the project's.
 import { classesFromFile } from './classfile.js';
 import { el, h } from './dom.js';
-import { clearError, reportError } from './messages.js';
+import { clearError, hint, reportError } from './messages.js';
 import { editor, save } from './state.js';
 
 const counts = () => {
@@ -123,7 +123,7 @@ el.classForm.addEventListener('submit', (event) => {
   const name = el.classInput.value.trim();
   if (!name) return;
   if (editor.project.classes.some((c) => c.name.toLowerCase() === name.toLowerCase())) {
-    reportError(`There is a class “${name}” already.`);
+    hint(`There is a class “${name}” already.`);
     return;
   }
   clearError();
@@ -138,7 +138,7 @@ el.classFile.addEventListener('change', async () => {
   try {
     const list = classesFromFile(file.name, await file.text());
     const added = addClasses(list, `import classes from “${file.name}”`);
-    if (!added) reportError(`Every class in “${file.name}” is in the project already.`);
+    if (!added) hint(`Every class in “${file.name}” is in the project already.`);
     else clearError();
   } catch (error) {
     reportError(`“${file.name}” cannot be read as a class list: ${error.message}`);

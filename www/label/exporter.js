@@ -4,7 +4,7 @@
 import { toCoco, planImport } from './dataset.js';
 import { download, el } from './dom.js';
 import { addFiles, fileOf } from './files.js';
-import { clearError, reportError, setBusy, showMessage } from './messages.js';
+import { clearError, hint, reportError, setBusy, showMessage } from './messages.js';
 import { Project } from './project.js';
 import { History } from './history.js';
 import { editor, labelsWorker, save, store } from './state.js';
@@ -31,7 +31,7 @@ async function measureImages(project) {
 export async function exportDataset() {
   const formats = el.formats.filter((box) => box.checked).map((box) => box.value);
   if (!formats.length) {
-    showMessage('Choose at least one format to export.');
+    hint('Choose at least one format to export.');
     return;
   }
   const { project } = editor;
@@ -41,7 +41,7 @@ export async function exportDataset() {
     save();
     const { dataset, skipped } = toCoco(project, { onlyDone: el.onlyDone.checked });
     if (!dataset.images.length) {
-      showMessage(el.onlyDone.checked ? 'No image is marked done yet: mark some done (Enter), or untick “Only images marked done”.' : 'There is no image to export: add photos first.');
+      hint(el.onlyDone.checked ? 'No image is marked done yet: mark some done (Enter), or untick “Only images marked done”.' : 'There is no image to export: add photos first.');
       return;
     }
     const blob = await labelsWorker().exportZip(dataset, { formats, segmentation: el.segmentationSelect.value });
@@ -65,7 +65,7 @@ export async function importCoco(chosen) {
   const jsons = chosen.filter((file) => /\.json$/i.test(file.name) || file.type === 'application/json');
   const images = chosen.filter((file) => !jsons.includes(file));
   if (jsons.length !== 1) {
-    showMessage(jsons.length ? 'Choose one COCO JSON file at a time (with its images).' : 'Choose a COCO JSON file (and its images, unless they are in the project already).');
+    hint(jsons.length ? 'Choose one COCO JSON file at a time (with its images).' : 'Choose a COCO JSON file (and its images, unless they are in the project already).');
     return;
   }
   const [json] = jsons;

@@ -3,7 +3,7 @@
 // skipped, what is already in the project too. Owns the image files: one Blob per image (the
 // model's key cache compares them), stored ones read back from IndexedDB when first needed.
 import { el } from './dom.js';
-import { clearError, reportError, setBusy } from './messages.js';
+import { clearError, hint, reportError, setBusy } from './messages.js';
 import { editor, save, store } from './state.js';
 
 const IMAGE_NAME = /\.(png|jpe?g|webp|gif|bmp|avif|ico|tiff?)$/i;
@@ -50,7 +50,7 @@ export async function addFiles(items, { quiet = false } = {}) {
     clearError();
   }
   if (!fresh.length) {
-    if (!skipped.length && items.length && !quiet) reportError(`${items.length === 1 ? 'This image is' : 'These images are'} in the project already.`);
+    if (!skipped.length && items.length && !quiet) hint(`${items.length === 1 ? 'This image is' : 'These images are'} in the project already.`);
     return [];
   }
   setBusy('adding', true);

@@ -2,7 +2,7 @@
 // selected instance that the buttons and keys share: delete, hide, relabel to the active
 // class, and "more like this" (the instance becomes its class's visual example).
 import { el, h, revealIn } from './dom.js';
-import { showMessage } from './messages.js';
+import { hint } from './messages.js';
 import { editor } from './state.js';
 
 export function deleteSelected() {
@@ -30,7 +30,7 @@ export function likeSelected() {
   const entry = editor.selection();
   const image = project.currentImage;
   if (!entry || !image) {
-    showMessage('Select an instance first: “More like this” looks for objects like it, here and on the next images.');
+    hint('Select an instance first: “More like this” looks for objects like it, here and on the next images.');
     return;
   }
   const { instance } = entry;

@@ -1,4 +1,5 @@
-// What the labelling page tells the person: one problem at a time (with a dismiss button),
+// What the labelling page tells the person: one problem at a time (with a dismiss button), a
+// passing hint (a toast: what a key or click could not do, and why),
 // lasting notices, the status bar, what it is busy with (body[data-busy], read by the tests)
 // and whether the project is saved (body[data-saved] and the indicator in the status bar).
 import { MODEL_KINDS } from '../errors.js';
@@ -26,6 +27,18 @@ export function showMessage(text) {
     h('button', { type: 'button', className: 'dismiss', title: 'Dismiss', attrs: { 'aria-label': 'Dismiss this message' } }),
   );
   el.message.classList.add('shown');
+}
+
+let toastTimer = 0;
+
+/** A passing hint (no layout shift, gone after a few seconds): for what is no error. */
+export function hint(text) {
+  el.toast.textContent = text;
+  el.toast.hidden = false;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => {
+    el.toast.hidden = true;
+  }, 5000);
 }
 
 export function clearError() {

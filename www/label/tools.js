@@ -13,7 +13,7 @@ import {
   subtractMasks, trimMask, unionMasks, withRoom,
 } from './mask.js';
 import { boxRegions, currentRegions, regionAt, regionCrop, regionList } from './masks.js';
-import { reportError, setBusy, showMessage } from './messages.js';
+import { hint, reportError, setBusy } from './messages.js';
 import { segmenter } from './model.js';
 import { encodeMask } from './rle.js';
 import { editor } from './state.js';
@@ -194,7 +194,7 @@ function commitMask(classId, mask, { id = null, label }) {
 
 function needClass() {
   const cls = editor.project.activeClass;
-  if (!cls) showMessage('Add a class first (under Classes): type what to label, e.g. “cat”.');
+  if (!cls) hint('Add a class first (under Classes): type what to label, e.g. “cat”.');
   return cls;
 }
 
@@ -202,7 +202,7 @@ function clickAt(point) {
   const t = target(point);
   if (!t) {
     if (!point.shift && !point.alt) editor.select(null);
-    else if (editor.selected === null) showMessage('Select an instance first (click it), then Shift+click to merge a region into it or Alt+click to cut one out.');
+    else if (editor.selected === null) hint('Select an instance first (click it), then Shift+click to merge a region into it or Alt+click to cut one out.');
     return;
   }
   if (t.kind === 'select') {
@@ -240,7 +240,7 @@ export function acceptAll() {
     fresh.push({ classId: cls.id, counts: encodeMask(mask, view.width, view.height), bbox: bboxOf(mask), area });
   }
   if (!fresh.length) {
-    showMessage(`No new ${cls.name} region of at least ${minArea} px: lower the threshold or the minimum area.`);
+    hint(`No new ${cls.name} region of at least ${minArea} px: lower the threshold or the minimum area.`);
     return null;
   }
   return editor.commit(editor.project.addInstances(view.id, fresh, `accept ${fresh.length} ${cls.name} regions`), { select: null });
@@ -255,7 +255,7 @@ async function boxDone(dragged) {
   const [x0, y0, x1, y1] = box;
   if (x1 - x0 < 3 || y1 - y0 < 3) return;
   if (!segmenter()) {
-    showMessage('The model is not loaded yet: a box needs it.');
+    hint('The model is not loaded yet: a box needs it.');
     return;
   }
   setBusy('box', true);
@@ -265,7 +265,7 @@ async function boxDone(dragged) {
     const label = largestRegionIn(result.components, view.width, view.height, box);
     const mask = label ? clipMask(regionMask(result.components, view.width, label, Array.from(result.boxes.subarray(4 * label, 4 * label + 4))), box) : emptyMask();
     if (isEmpty(mask)) {
-      showMessage(`No ${cls.name} found in that box at threshold ${cls.threshold.toFixed(2)}: draw it tighter, or lower the threshold.`);
+      hint(`No ${cls.name} found in that box at threshold ${cls.threshold.toFixed(2)}: draw it tighter, or lower the threshold.`);
       return;
     }
     commitMask(cls.id, mask, { label: `box a ${cls.name}` });
@@ -312,7 +312,7 @@ el.previewCanvas.addEventListener('pointerdown', (event) => {
     const selected = editor.selection();
     const erase = tool === 'eraser' || event.button === 2; // a right drag with the brush erases
     if (!selected && erase) {
-      showMessage('Select an instance to erase from (click it with the Click tool, or in the list).');
+      hint('Select an instance to erase from (click it with the Click tool, or in the list).');
       return;
     }
     const cls = selected ? editor.project.classById(selected.instance.classId) : needClass();
