@@ -64,8 +64,8 @@ pub fn decode_rle(counts: &str, width: u32, height: u32) -> Result<Vec<u8>, JsVa
 /// `width × height` image, as the image's compressed RLE counts.
 #[wasm_bindgen(js_name = encodeRleCrop)]
 pub fn encode_rle_crop(crop: Vec<u8>, x: u32, y: u32, w: u32, h: u32, width: u32, height: u32) -> Result<String, JsValue> {
-    let mask = Mask::from_bytes(w, h, crop).and_then(|crop| crop.placed(x, y, width, height)).map_err(js_error)?;
-    Ok(Rle::encode(&mask).to_compressed())
+    let crop = Mask::from_bytes(w, h, crop).map_err(js_error)?;
+    Ok(Rle::encode_placed(&crop, x, y, width, height).map_err(js_error)?.to_compressed())
 }
 
 /// Compressed RLE counts back to the crop of the mask's box: `{ x, y, w, h, data }` (`data`
@@ -73,8 +73,7 @@ pub fn encode_rle_crop(crop: Vec<u8>, x: u32, y: u32, w: u32, h: u32, width: u32
 #[wasm_bindgen(js_name = decodeRleCrop)]
 pub fn decode_rle_crop(counts: &str, width: u32, height: u32) -> Result<Object, JsValue> {
     let rle = Rle::from_compressed(height, width, counts).map_err(js_error)?;
-    let [x, y, w, h] = rle.bbox();
-    let crop = rle.decode().crop(x, y, w, h);
+    let (crop, [x, y, w, h]) = rle.cropped_mask();
     let result = Object::new();
     set(&result, "x", x);
     set(&result, "y", y);

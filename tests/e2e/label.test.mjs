@@ -13,8 +13,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { unzipSync } from 'fflate';
 import { ARTIFACTS, REPO, launch, serve } from './harness.mjs';
-import { decodeMask } from '../../www/label/rle.js';
-import { areaOf } from '../../www/label/mask.js';
 
 const IMAGES = ['astronaut_352.png', 'chelsea.png', 'coffee_352.png'];
 const THRESHOLD = '0.6'; // the tiny random model's map has many mid-size regions here
@@ -363,6 +361,12 @@ describe('the labelling page', () => {
     assert.deepEqual(coco.categories.map((c) => c.name), s.classes.map((c) => c.name));
     const shown = s.images.flatMap((image, i) => image.instances.map((instance) => ({ image: i + 1, instance })));
     assert.equal(coco.annotations.length, shown.length);
+    // Each RLE's pixel count, decoded by the page's own codec (the wasm labels library).
+    const decodedAreas = await page.evaluate(async (list) => {
+      const { decodeMask } = await import('/www/label/rle.js');
+      const { areaOf } = await import('/www/label/mask.js');
+      return list.map(([counts, width, height]) => areaOf(decodeMask(counts, width, height)));
+    }, coco.annotations.map((a) => [a.segmentation.counts, a.segmentation.size[1], a.segmentation.size[0]]));
     coco.annotations.forEach((annotation, k) => {
       const { image, instance } = shown[k];
       assert.equal(annotation.image_id, image);
@@ -370,7 +374,8 @@ describe('the labelling page', () => {
       assert.equal(annotation.category_id, s.classes.findIndex((c) => c.id === instance.classId) + 1);
       assert.equal(annotation.segmentation.counts, instance.counts);
       const { width, height } = s.images[image - 1];
-      assert.equal(annotation.area, areaOf(decodeMask(annotation.segmentation.counts, width, height)));
+      assert.deepEqual(annotation.segmentation.size, [height, width]);
+      assert.equal(annotation.area, decodedAreas[k]);
       assert.equal(annotation.area, instance.area);
       assert.deepEqual(annotation.bbox, instance.bbox);
     });

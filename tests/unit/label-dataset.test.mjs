@@ -6,6 +6,7 @@ import { planImport, toCoco } from '../../www/label/dataset.js';
 import { areaOf, bboxOf, emptyMask, stroke } from '../../www/label/mask.js';
 import { Project } from '../../www/label/project.js';
 import { encodeMask } from '../../www/label/rle.js';
+import './rle-codec.mjs';
 
 function project() {
   const p = Project.create({ now: 0 });

@@ -1,27 +1,12 @@
-// The labelling page's masks (www/label/mask.js, www/label/rle.js): COCO's compressed RLE against
-// pycocotools' own answers (fixtures/labels/pycocotools.json), crop arithmetic (merge, cut, clip,
-// regions) and brush strokes against straightforward full-size formulas.
+// The labelling page's masks (www/label/mask.js): crop arithmetic (merge, cut, clip, regions) and
+// brush strokes against straightforward full-size formulas. (Their RLE is the Rust library's,
+// tested against pycocotools in crate/tests/labels.rs and in the browser by tests/e2e.)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import {
-  areaOf, bboxOf, clipMask, copyMask, cropOf, emptyMask, fullMask, isEmpty, largestRegionIn, maskHas, overlapArea,
+  areaOf, clipMask, copyMask, cropOf, emptyMask, fullMask, isEmpty, largestRegionIn, maskHas, overlapArea,
   paintSegment, regionMask, stroke, strokeBox, subtractMasks, trimMask, unionMasks, withRoom,
 } from '../../www/label/mask.js';
-import { compressCounts, cropToCounts, decodeMask, decompressCounts, encodeMask } from '../../www/label/rle.js';
-
-const FIXTURES = JSON.parse(readFileSync(new URL('../../fixtures/labels/pycocotools.json', import.meta.url), 'utf8'));
-
-// Row-major runs (background first) → a full-size 0/1 mask.
-function fromRuns(runs, width, height) {
-  const full = new Uint8Array(width * height);
-  let at = 0;
-  runs.forEach((n, i) => {
-    if (i & 1) full.fill(1, at, at + n);
-    at += n;
-  });
-  return full;
-}
 
 // A deterministic random full mask with blobs.
 function randomMask(width, height, seed) {
@@ -39,49 +24,6 @@ function randomMask(width, height, seed) {
 }
 
 const same = (a, b) => assert.deepEqual(Array.from(a), Array.from(b));
-
-test('compressed RLE strings are pycocotools’ for its masks', () => {
-  for (const m of FIXTURES.masks) {
-    const full = fromRuns(m.runs, m.width, m.height);
-    const crop = cropOf(full, m.width, m.height);
-    assert.equal(encodeMask(crop, m.width, m.height), m.counts, `${m.width}×${m.height}`);
-    assert.deepEqual(cropToCounts(crop, m.width, m.height), m.uncompressed);
-    assert.equal(areaOf(crop), m.area);
-    assert.deepEqual(bboxOf(crop), m.bbox);
-    same(fullMask(decodeMask(m.counts, m.width, m.height), m.width, m.height), full);
-  }
-});
-
-test('pycocotools’ strings decode to its masks', () => {
-  for (const s of FIXTURES.strings) {
-    const crop = decodeMask(s.counts, s.width, s.height);
-    same(fullMask(crop, s.width, s.height), fromRuns(s.runs, s.width, s.height));
-    assert.equal(areaOf(crop), s.area);
-    assert.deepEqual(bboxOf(crop), s.bbox);
-    assert.equal(encodeMask(crop, s.width, s.height), s.counts, 'and back');
-  }
-});
-
-test('RLE of crops: any box, full-height crops whose runs cross columns, empty and full masks', () => {
-  for (const [w, h, seed] of [[13, 9, 1], [1, 7, 2], [9, 1, 3], [40, 31, 4]]) {
-    const full = randomMask(w, h, seed);
-    const crop = cropOf(full, w, h);
-    const padded = { x: 0, y: 0, w, h, data: full }; // not trimmed: the same runs
-    assert.equal(encodeMask(padded, w, h), encodeMask(crop, w, h));
-    same(fullMask(decodeMask(encodeMask(crop, w, h), w, h), w, h), full);
-  }
-  assert.equal(encodeMask(emptyMask(), 5, 4), compressCounts([20]));
-  const all = { x: 0, y: 0, w: 5, h: 4, data: new Uint8Array(20).fill(1) };
-  assert.deepEqual(decompressCounts(encodeMask(all, 5, 4)), [0, 20]);
-  assert.ok(isEmpty(decodeMask(compressCounts([20]), 5, 4)));
-  assert.throws(() => decodeMask(compressCounts([19]), 5, 4), /cover 19 pixels/);
-  assert.throws(() => decompressCounts('\u0001'), /invalid character/);
-});
-
-test('large counts and negative differences survive compression', () => {
-  const counts = [5_000_000, 3, 90_000_000, 1, 2, 700_000];
-  assert.deepEqual(decompressCounts(compressCounts(counts)), counts);
-});
 
 test('merge, cut and overlap of crops are the full-size set operations', () => {
   const [w, h] = [30, 20];

@@ -7,6 +7,7 @@ import { Editor } from '../../www/label/editor.js';
 import { History, editSize } from '../../www/label/history.js';
 import { PALETTE, Project, parsePrompts } from '../../www/label/project.js';
 import { encodeMask } from '../../www/label/rle.js';
+import './rle-codec.mjs';
 import { stroke, emptyMask, areaOf, bboxOf } from '../../www/label/mask.js';
 
 const W = 40;

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { Editor } from '../../www/label/editor.js';
 import { areaOf, bboxOf, emptyMask, stroke } from '../../www/label/mask.js';
 import { encodeMask } from '../../www/label/rle.js';
+import './rle-codec.mjs';
 import { Store } from '../../www/label/store.js';
 
 // ---- A minimal IndexedDB: databases of object stores with out-of-line keys, structured clones,

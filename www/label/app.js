@@ -13,6 +13,7 @@ import { KEY_HELP, MOUSE_HELP, actionFor, classIndexOf } from './keys.js';
 import { currentRegions, forget, onRegions, pending, refresh } from './masks.js';
 import { currentSaveState, reportError, setBusy } from './messages.js';
 import { initModels, onModelReady, segmenter } from './model.js';
+import { rleReady } from './rle.js';
 import { editor, save, store } from './state.js';
 import {
   acceptAll, brushSize, currentTool, fitBrush, holdBox, modifiersChanged, redrawInstances, redrawPreview, releaseBox, scaleBrush, setTool,
@@ -216,6 +217,7 @@ async function start() {
   setBusy('restoring', true);
   if ('serviceWorker' in navigator) navigator.serviceWorker.register('sw.js').catch((error) => console.warn('service worker:', error));
   try {
+    await rleReady(); // the masks of the restored instances are decoded with it
     const { project, history } = await store.restore(editor);
     editor.replace(project, history);
   } catch (error) {

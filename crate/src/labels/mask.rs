@@ -255,24 +255,6 @@ impl Mask {
         }
     }
 
-    /// This mask placed at `(x, y)` on an empty `width × height` one (the inverse of
-    /// [`Mask::crop`]): the page keeps an instance as the crop of its box.
-    pub fn placed(&self, x: u32, y: u32, width: u32, height: u32) -> Result<Mask> {
-        if x as u64 + self.width as u64 > width as u64 || y as u64 + self.height as u64 > height as u64 {
-            return Err(error(format!(
-                "a {}×{} mask at ({x}, {y}) does not fit in {width}×{height}",
-                self.width, self.height
-            )));
-        }
-        let mut placed = Mask::new(width, height);
-        for row in 0..self.height as usize {
-            let src = &self.data[row * self.width as usize..(row + 1) * self.width as usize];
-            let at = (y as usize + row) * width as usize + x as usize;
-            placed.data[at..at + src.len()].copy_from_slice(src);
-        }
-        Ok(placed)
-    }
-
     /// The 8-connected components of the foreground.
     pub fn components(&self) -> Components {
         Components::of(self)
@@ -573,8 +555,6 @@ pub(crate) mod tests {
         assert_eq!(b, [3, 0, 2, 3]);
         assert_eq!(crop, parse(&["##", ".#", ".#"]));
         assert_eq!(f.mask(2).crop(3, 0, 2, 3), crop);
-        assert_eq!(crop.placed(3, 0, 5, 5).unwrap(), f.mask(2));
-        assert!(crop.placed(4, 0, 5, 5).is_err());
     }
 
     #[test]

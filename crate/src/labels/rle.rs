@@ -62,24 +62,34 @@ impl Rle {
 
     /// Encodes a mask (pycocotools' `encode` of the same mask as a Fortran-order array).
     pub fn encode(mask: &Mask) -> Rle {
-        let cm = mask.to_column_major();
-        let mut counts = Vec::new();
-        let mut value = 0u8;
-        let mut run = 0u32;
-        for &v in &cm {
-            if v != value {
-                counts.push(run);
-                run = 0;
-                value = v;
+        Rle::encode_placed(mask, 0, 0, mask.width(), mask.height()).expect("a mask fits itself")
+    }
+
+    /// Encodes `crop` placed at `(x, y)` on an otherwise empty `width × height` mask, without
+    /// drawing that mask: the page keeps an instance as the crop of its box, and its RLE costs
+    /// the crop's pixels, not the image's.
+    pub fn encode_placed(crop: &Mask, x: u32, y: u32, width: u32, height: u32) -> Result<Rle> {
+        if x as u64 + crop.width() as u64 > width as u64 || y as u64 + crop.height() as u64 > height as u64 {
+            return Err(error(format!(
+                "a {}×{} mask at ({x}, {y}) does not fit in {width}×{height}",
+                crop.width(),
+                crop.height()
+            )));
+        }
+        let mut runs = Runs::default();
+        let h = height as u64;
+        runs.push(0, x as u64 * h);
+        let column_major = crop.to_column_major();
+        let side = crop.height() as usize;
+        for column in 0..crop.width() as usize {
+            runs.push(0, y as u64);
+            for &v in &column_major[column * side..(column + 1) * side] {
+                runs.push(v, 1);
             }
-            run += 1;
+            runs.push(0, h - y as u64 - side as u64);
         }
-        counts.push(run);
-        Rle {
-            height: mask.height(),
-            width: mask.width(),
-            counts,
-        }
+        runs.push(0, (width - x - crop.width()) as u64 * h);
+        Ok(Rle { height, width, counts: runs.finish() })
     }
 
     /// Decodes to a mask.
@@ -254,9 +264,59 @@ impl Rle {
     }
 }
 
+/// Run lengths, alternating from a background run (which may be empty).
+#[derive(Default)]
+struct Runs {
+    counts: Vec<u32>,
+    value: u8,
+    run: u64,
+}
+
+impl Runs {
+    /// `n` more pixels of `value` (0 or 1).
+    fn push(&mut self, value: u8, n: u64) {
+        if n == 0 {
+            return;
+        }
+        if value != self.value {
+            self.counts.push(self.run as u32);
+            self.run = 0;
+            self.value = value;
+        }
+        self.run += n;
+    }
+
+    fn finish(mut self) -> Vec<u32> {
+        self.counts.push(self.run as u32);
+        self.counts
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_placed_crop_encodes_as_the_whole_mask() {
+        let mut seed = 11u32;
+        let mut random = |n: u32| {
+            seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            (seed >> 16) % n
+        };
+        for _ in 0..200 {
+            let (width, height) = (1 + random(9), 1 + random(9));
+            let (w, h) = (random(width + 1), random(height + 1));
+            let (x, y) = (random(width - w + 1), random(height - h + 1));
+            let crop = Mask::from_fn(w, h, |_, _| random(3) == 0);
+            let inside = |px: u32, py: u32| px >= x && px < x + w && py >= y && py < y + h;
+            let whole = Mask::from_fn(width, height, |px, py| inside(px, py) && crop.get(px - x, py - y));
+            let placed = Rle::encode_placed(&crop, x, y, width, height).unwrap();
+            assert_eq!(placed, Rle::encode(&whole), "{w}×{h} at ({x}, {y}) in {width}×{height}");
+            assert_eq!(placed.decode(), whole);
+        }
+        assert!(Rle::encode_placed(&Mask::new(2, 2), 3, 0, 4, 4).is_err());
+        assert_eq!(Rle::encode_placed(&Mask::new(0, 0), 0, 0, 3, 2).unwrap(), Rle::empty(2, 3));
+    }
 
     #[test]
     fn column_major_counts() {
