@@ -38,19 +38,6 @@ export function h(tag, props = {}, ...children) {
   return node;
 }
 
-/** Runs `work` once on the next animation frame, however often it is asked for before then. */
-export function oncePerFrame(work) {
-  let queued = false;
-  return () => {
-    if (queued) return;
-    queued = true;
-    requestAnimationFrame(() => {
-      queued = false;
-      work();
-    });
-  };
-}
-
 /** A sentence from any text: capital first, full stop last. */
 export function sentence(text) {
   const trimmed = String(text).trim();

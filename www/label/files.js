@@ -2,6 +2,7 @@
 // else a folder input), a dropped folder (webkitGetAsEntry); what is not an image is named and
 // skipped, what is already in the project too. Owns the image files: one Blob per image (the
 // model's key cache compares them), stored ones read back from IndexedDB when first needed.
+import { dragEnded, hasFiles, watchFileDrags } from '../drags.js';
 import { el } from './dom.js';
 import { clearError, hint, reportError, setBusy } from './messages.js';
 import { editor, save, store } from './state.js';
@@ -109,7 +110,7 @@ async function entryFiles(entry) {
 
 async function dropped(event) {
   event.preventDefault();
-  document.body.classList.remove('dragging');
+  dragEnded();
   const entries = [...(event.dataTransfer?.items ?? [])].map((item) => item.webkitGetAsEntry?.()).filter(Boolean);
   let items;
   if (entries.length) {
@@ -139,23 +140,8 @@ el.folderInput.addEventListener('change', () => {
 el.folderButton.addEventListener('click', openFolder);
 el.folderButton2.addEventListener('click', openFolder);
 
-const hasFiles = (event) => [...(event.dataTransfer?.types ?? [])].includes('Files');
-let dragDepth = 0;
-document.addEventListener('dragenter', (event) => {
-  if (!hasFiles(event)) return;
-  dragDepth++;
-  document.body.classList.add('dragging');
-});
-document.addEventListener('dragleave', () => {
-  dragDepth = Math.max(0, dragDepth - 1);
-  if (!dragDepth) document.body.classList.remove('dragging');
-});
-document.addEventListener('dragover', (event) => {
-  if (!hasFiles(event)) return;
-  event.preventDefault();
-  event.dataTransfer.dropEffect = 'copy';
-});
+watchFileDrags();
 document.addEventListener('drop', (event) => {
-  dragDepth = 0;
+  dragEnded();
   if (hasFiles(event)) dropped(event);
 });

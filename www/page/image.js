@@ -2,6 +2,7 @@
 // down in the page for display, and swapped back for the previous one if the model cannot
 // encode it. Owns the current image and the count of images being decoded.
 import { MAX_SIDE, SegmenterError } from '../clipseg.js';
+import { dragEnded, watchFileDrags } from '../drags.js';
 import { imageBox, openExample, setImageBox } from './box.js';
 import { el } from './dom.js';
 import { changed, imageChanged } from './jobs.js';
@@ -112,27 +113,11 @@ el.fileInput.addEventListener('change', () => {
 });
 
 // Drops: anywhere on the page opens the image; on the example preview, it sets the example.
-const hasFiles = (event) => [...(event.dataTransfer?.types ?? [])].includes('Files');
-let dragDepth = 0;
-document.addEventListener('dragenter', (event) => {
-  if (!hasFiles(event)) return;
-  dragDepth++;
-  document.body.classList.add('dragging');
-});
-document.addEventListener('dragleave', () => {
-  dragDepth = Math.max(0, dragDepth - 1);
-  if (!dragDepth) document.body.classList.remove('dragging');
-});
-document.addEventListener('dragover', (event) => {
-  if (!hasFiles(event)) return;
-  event.preventDefault();
-  event.dataTransfer.dropEffect = 'copy';
-});
+watchFileDrags();
 function dropped(event, open) {
   event.preventDefault();
   event.stopPropagation();
-  dragDepth = 0;
-  document.body.classList.remove('dragging');
+  dragEnded();
   const files = [...(event.dataTransfer?.files ?? [])];
   if (!files.length) {
     reportError('Nothing to open: drop an image file.');
