@@ -1,5 +1,6 @@
-//! Command-line interface: `segment`, `label`, `merge`, `tokenize`, `convert`, `bench`.
+//! Command-line interface: `segment`, `label`, `merge`, `tokenize`, `convert`, `fetch`, `bench`.
 
+mod fetch;
 mod journal;
 mod label;
 mod shard;
@@ -104,6 +105,9 @@ enum Command {
         #[arg(long, value_enum, default_value_t = StorageType::F16)]
         dtype: StorageType,
     },
+    /// Download a checkpoint from the Hugging Face hub (through its cache: HF_HOME, HF_ENDPOINT),
+    /// check it, and write the compact copy under models/.
+    Fetch(fetch::FetchArgs),
     /// Time loading, image encoding, text embedding and decoding.
     Bench {
         #[arg(long)]
@@ -203,16 +207,22 @@ pub fn run() -> Result<(), Error> {
             if from.canonicalize().ok() == to.canonicalize().ok() && to.exists() {
                 return Err(Error::usage("--to must differ from --from"));
             }
-            let ModelDir { config_json, weights, tokenizer_json } = ModelDir::read(&from)?;
-            let segmenter = Segmenter::from_parts(&config_json, weights, &tokenizer_json, &Device::flex())?;
-            let dtype = match dtype {
-                StorageType::F16 => DType::F16,
-                StorageType::F32 => DType::F32,
-            };
-            segmenter.save_dir(&config_json, &tokenizer_json, &to, dtype)
+            convert(ModelDir::read(&from)?, &to, dtype)
         }
+        Command::Fetch(args) => fetch::fetch(args),
         Command::Bench { model, backend, image, runs, json } => bench(&model, backend, image.as_deref(), runs.max(1), json),
     }
+}
+
+/// Loads a model (which checks every tensor against the configuration) and writes its compact copy.
+fn convert(model: ModelDir, to: &Path, dtype: StorageType) -> Result<(), Error> {
+    let ModelDir { config_json, weights, tokenizer_json } = model;
+    let segmenter = Segmenter::from_parts(&config_json, weights, &tokenizer_json, &Device::flex())?;
+    let dtype = match dtype {
+        StorageType::F16 => DType::F16,
+        StorageType::F32 => DType::F32,
+    };
+    segmenter.save_dir(&config_json, &tokenizer_json, to, dtype)
 }
 
 fn check_threshold(threshold: f32) -> Result<(), Error> {

@@ -68,12 +68,23 @@ impl Segmenter {
             .map_err(|e| Error::io(format!("cannot create {}: {e}", dir.display())))?;
         let weights = dir.join("model.safetensors");
         let adapter = BurnToPyTorchAdapter.chain(FloatCastAdapter::to(dtype));
+        // burn writes beside the target and renames it into place once complete, so replacing
+        // an older copy (a re-fetch, a re-convert) never leaves a truncated file.
         let mut store = SafetensorsStore::from_file(&weights)
+            .overwrite(true)
             .with_to_adapter(adapter)
             .remap(key_remapper(Naming::ToHf));
         self.model()
             .save_into(&mut store)
             .map_err(|e| Error::io(format!("cannot write {}: {e}", weights.display())))?;
+        // That scratch file is created private (0600); a model is for serving, so it gets the
+        // permissions of any other file written here.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&weights, std::fs::Permissions::from_mode(0o644))
+                .map_err(|e| Error::io(format!("cannot make {} readable: {e}", weights.display())))?;
+        }
         let write = |name: &str, bytes: &[u8]| {
             let path = dir.join(name);
             std::fs::write(&path, bytes).map_err(|e| Error::io(format!("cannot write {}: {e}", path.display())))

@@ -37,7 +37,11 @@ pub fn ok(args: &[&str]) -> String {
 
 /// Fails with exit code 1 and exactly one line on stderr, which mentions `needle`.
 pub fn fails_clearly(args: &[&str], needle: &str) {
-    let out = clipseg(args);
+    failed_clearly(&clipseg(args), args, needle);
+}
+
+/// `out` (of `clipseg args`) is exit code 1 and exactly one line on stderr, which mentions `needle`.
+pub fn failed_clearly(out: &Output, args: &[&str], needle: &str) {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "clipseg {args:?}: exit {:?}, stderr {stderr}", out.status);
     assert_eq!(stderr.trim_end().lines().count(), 1, "clipseg {args:?}: stderr is not one line:\n{stderr}");
