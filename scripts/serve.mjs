@@ -4,38 +4,46 @@
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { extname, join, normalize, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-const root = resolve(process.argv[2] ?? 'dist');
-const port = Number(process.argv[3] ?? process.env.PORT ?? 8080);
 const TYPES = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.mjs': 'text/javascript',
   '.css': 'text/css', '.json': 'application/json', '.wasm': 'application/wasm', '.png': 'image/png',
   '.jpg': 'image/jpeg', '.svg': 'image/svg+xml', '.webmanifest': 'application/manifest+json',
 };
 
-if (!existsSync(join(root, 'index.html'))) {
-  console.error(`error: ${root} has no index.html: build the site first (npm run build)`);
-  process.exit(1);
+/** A request handler serving the files under `root` (a folder's index.html for the folder). */
+export function staticFiles(root) {
+  return (request, response) => {
+    const path = normalize(decodeURIComponent(new URL(request.url, 'http://x').pathname));
+    let file = join(root, path);
+    if (existsSync(file) && statSync(file).isDirectory()) file = join(file, 'index.html');
+    if (!file.startsWith(root) || !existsSync(file)) {
+      response.writeHead(404).end('not found');
+      return;
+    }
+    response.writeHead(200, {
+      'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream',
+      'Content-Length': statSync(file).size,
+      'Cache-Control': 'no-cache',
+    });
+    createReadStream(file).pipe(response);
+  };
 }
-const server = createServer((request, response) => {
-  const path = normalize(decodeURIComponent(new URL(request.url, 'http://x').pathname));
-  let file = join(root, path);
-  if (existsSync(file) && statSync(file).isDirectory()) file = join(file, 'index.html');
-  if (!file.startsWith(root) || !existsSync(file)) {
-    response.writeHead(404).end('not found');
-    return;
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const root = resolve(process.argv[2] ?? 'dist');
+  const port = Number(process.argv[3] ?? process.env.PORT ?? 8080);
+  if (!existsSync(join(root, 'index.html'))) {
+    console.error(`error: ${root} has no index.html: build the site first (npm run build)`);
+    process.exit(1);
   }
-  response.writeHead(200, {
-    'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream',
-    'Content-Length': statSync(file).size,
-    'Cache-Control': 'no-cache',
+  const server = createServer(staticFiles(root));
+  server.on('error', (error) => {
+    console.error(`error: cannot serve on port ${port}: ${error.message} (another port: PORT=8081)`);
+    process.exit(1);
   });
-  createReadStream(file).pipe(response);
-});
-server.on('error', (error) => {
-  console.error(`error: cannot serve on port ${port}: ${error.message} (another port: PORT=8081)`);
-  process.exit(1);
-});
-server.listen(port, '127.0.0.1', () => {
-  console.log(`serving ${root} at http://localhost:${port}/ (Ctrl+C stops)`);
-});
+  server.listen(port, '127.0.0.1', () => {
+    console.log(`serving ${root} at http://localhost:${port}/ (Ctrl+C stops)`);
+  });
+}

@@ -2,10 +2,11 @@
 // native CLI the page's results are compared with.
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
-import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
-import { extname, join, normalize, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { staticFiles } from '../../scripts/serve.mjs';
 
 export const REPO = resolve(fileURLToPath(import.meta.url), '../../..');
 export const DIST = join(REPO, 'dist');
@@ -35,29 +36,9 @@ export function relativeL2(actual, expected) {
   return Math.sqrt(diff / norm);
 }
 
-const TYPES = {
-  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.mjs': 'text/javascript',
-  '.css': 'text/css', '.json': 'application/json', '.wasm': 'application/wasm', '.png': 'image/png',
-  '.jpg': 'image/jpeg', '.svg': 'image/svg+xml', '.onnx': 'application/octet-stream',
-};
-
 /** Serves `root` on a free localhost port; `close()` stops it (the network is then "off"). */
 export async function serve(root = DIST) {
-  const server = createServer((request, response) => {
-    const path = normalize(decodeURIComponent(new URL(request.url, 'http://x').pathname));
-    let file = join(root, path);
-    if (existsSync(file) && statSync(file).isDirectory()) file = join(file, 'index.html');
-    if (!file.startsWith(root) || !existsSync(file)) {
-      response.writeHead(404).end('not found');
-      return;
-    }
-    response.writeHead(200, {
-      'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream',
-      'Content-Length': statSync(file).size,
-      'Cache-Control': 'no-cache',
-    });
-    createReadStream(file).pipe(response);
-  });
+  const server = createServer(staticFiles(root));
   await new Promise((done) => server.listen(0, '127.0.0.1', done));
   const url = `http://127.0.0.1:${server.address().port}/`;
   const sockets = new Set();
