@@ -49,7 +49,7 @@ const labels = {
   async classMask({ logits, size, width, height, threshold }) {
     await labelsReady();
     const result = classMask(logits, size, width, height, threshold);
-    const buffers = ['mask', 'components', 'areas', 'boxes'].map((key) => result[key].buffer);
+    const buffers = ['components', 'areas', 'boxes'].map((key) => result[key].buffer);
     return new Transfer(result, buffers);
   },
 

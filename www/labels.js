@@ -4,7 +4,7 @@
 // so the page never blocks and the browser and the CLI write the same datasets.
 //
 //   const labels = new Labels();
-//   const { mask, components, count, areas, boxes } = await labels.classMask({ logits, size, width, height, threshold });
+//   const { components, count, areas, boxes } = await labels.classMask({ logits, size, width, height, threshold });
 //
 // Failures reject with a SegmenterError whose `kind` says what failed (`annotations` for a bad
 // label file).
@@ -24,9 +24,9 @@ export class Labels {
   /**
    * The mask of one class over the whole image: `logits` (a Float32Array of size × size, before
    * sigmoid) resized to width × height and above `threshold` after sigmoid, as the CLI's
-   * `segment --mask`. Resolves to `{ mask, count, components, areas, boxes }`: `mask` one byte
-   * per pixel (0/1), `components` the region of each pixel (0 = none, 1…count), region l's
-   * area `areas[l]` and COCO box `boxes.subarray(4 * l, 4 * l + 4)` = [x, y, w, h].
+   * `segment --mask`, as its regions. Resolves to `{ count, components, areas, boxes }`:
+   * `components` the region of each pixel (0 = outside the mask, 1…count), region l's area
+   * `areas[l]` and COCO box `boxes.subarray(4 * l, 4 * l + 4)` = [x, y, w, h].
    */
   classMask({ logits, size, width, height, threshold }) {
     return this.#rpc.call('classMask', { logits, size, width, height, threshold });

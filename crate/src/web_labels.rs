@@ -19,9 +19,9 @@ fn set(object: &Object, key: &str, value: impl Into<JsValue>) {
 }
 
 /// The class mask of one logits map (`size × size`) at the image's `width × height`, exactly as
-/// `clipseg segment --mask` computes it (bilinear resize, then `sigmoid > threshold`), with its
-/// 8-connected components: `{ mask: Uint8Array (0/1), count, components: Uint32Array (the
-/// region of each pixel, 0 = background), areas: Uint32Array, boxes: Uint32Array }`, where
+/// `clipseg segment --mask` computes it (bilinear resize, then `sigmoid > threshold`), as its
+/// 8-connected components: `{ count, components: Uint32Array (the region of each pixel, 0 =
+/// background: the mask is where it is not 0), areas: Uint32Array, boxes: Uint32Array }`, where
 /// region `l`'s area is `areas[l]` and its COCO box `[x, y, w, h]` is `boxes[4l..4l + 4]`.
 #[wasm_bindgen(js_name = classMask)]
 pub fn class_mask(logits: &[f32], size: u32, width: u32, height: u32, threshold: f32) -> Result<Object, JsValue> {
@@ -38,7 +38,6 @@ pub fn class_mask(logits: &[f32], size: u32, width: u32, height: u32, threshold:
     let areas: Vec<u32> = std::iter::once(0).chain(components.areas().iter().map(|&a| a as u32)).collect();
     let boxes: Vec<u32> = std::iter::once([0; 4]).chain(components.bboxes().iter().copied()).flatten().collect();
     let result = Object::new();
-    set(&result, "mask", Uint8Array::from(mask.as_bytes()));
     set(&result, "count", count);
     set(&result, "components", Uint32Array::from(components.labels()));
     set(&result, "areas", Uint32Array::from(&areas[..]));
