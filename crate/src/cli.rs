@@ -1,8 +1,11 @@
 //! Command-line interface: `segment`, `label`, `merge`, `tokenize`, `convert`, `fetch`, `bench`.
 
 mod fetch;
+mod files;
 mod journal;
 mod label;
+mod progress;
+mod segment;
 mod shard;
 
 use std::path::{Path, PathBuf};
@@ -11,17 +14,87 @@ use std::time::Instant;
 
 use burn::tensor::{DType, Device, Tensor};
 use clap::{Parser, Subcommand, ValueEnum};
-use npyz::WriterBuilder;
-use clipseg::imaging::{decode_image, image_mask};
+use clipseg::imaging::decode_image;
 use clipseg::model_dir::ModelDir;
-use clipseg::{Error, PromptImage, Prompts, Region, Segmenter, VisualPrompt};
+use clipseg::{Error, ErrorKind, Segmenter};
 
 #[derive(Parser)]
-#[command(name = "clipseg", version, about = "Image segmentation from text or image prompts (CLIPSeg)")]
+#[command(
+    name = "clipseg",
+    version,
+    about = "Image segmentation from text or image prompts (CLIPSeg)",
+    after_help = EXIT_CODES
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
 }
+
+/// The exit statuses, by what went wrong: scripts branch on them (README.md lists them too).
+const EXIT_CODES: &str = "\
+Exit status:
+  0    done
+  2    wrong arguments or options (also for a command line clap rejects)
+  3    the model: config.json, the weights or the tokenizer are invalid or do not match
+  4    the input: an image that cannot be read, a bad prompt, box or mask, invalid annotations
+         (for several images: some could not be read, the others are written)
+  5    a file or folder cannot be read or written (a missing image or model folder too), or
+         the Hugging Face hub cannot be reached
+  6    the backend cannot start (no GPU driver) or the device failed
+  101  an internal failure (a bug: please report it)
+
+Get a model: clipseg fetch (CIDAS/clipseg-rd64-refined into models/); see clipseg help COMMAND.";
+
+/// The exit status for a failure of this kind (see [`EXIT_CODES`]).
+pub fn exit_code(kind: ErrorKind) -> u8 {
+    match kind {
+        ErrorKind::Usage => 2,
+        ErrorKind::Config | ErrorKind::Weights | ErrorKind::Tokenizer => 3,
+        ErrorKind::Image | ErrorKind::UnsupportedImage | ErrorKind::Prompt | ErrorKind::Annotations => 4,
+        ErrorKind::Io => 5,
+        ErrorKind::Backend | ErrorKind::Device => 6,
+    }
+}
+
+const SEGMENT_EXAMPLES: &str = "\
+Examples:
+  # Two prompts, decoded in one batch: mask_0.png (the cat), mask_1.png (the sofa)
+  clipseg segment --model models/clipseg-rd64-refined --image photo.jpg \\
+      --prompt \"a cat\" --prompt \"the sofa\" --mask mask.png
+  # A folder of images (and one more file): masks/<name>.png for each, raw logits as .npy
+  clipseg segment --model models/clipseg-rd64-refined --image photos/ --image extra.jpg \\
+      --prompt \"a dog\" --mask masks/ --logits logits/
+  # A visual prompt: the object boxed in an example image (X0,Y0,X1,Y1 in its pixels)
+  clipseg segment --model models/clipseg-rd64-refined --image photo.jpg \\
+      --visual-prompt example.jpg --box 40,30,200,180 --mask mask.png";
+
+const LABEL_EXAMPLES: &str = "\
+Examples:
+  # COCO instances (compressed RLE) of two classes, one of two phrasings
+  clipseg label --model models/clipseg-rd64-refined --images photos/ \\
+      --class cat --class \"flag=a flag;the stars and stripes\" --out cats.json
+  # YOLO-seg labels and data.yaml, a stricter threshold
+  clipseg label --model models/clipseg-rd64-refined --images photos/ --class car \\
+      --format yolo --threshold 0.6 --out dataset/
+  # Four array-job tasks, then one file (byte-identical to an unsharded run)
+  clipseg label ... --shard 2/4 --out part-2.json   (or under Slurm: sbatch --array=0-3)
+  clipseg merge part-*.json --out all.json";
+
+const FETCH_EXAMPLES: &str = "\
+Examples:
+  clipseg fetch                                   # CIDAS/clipseg-rd64-refined → models/clipseg-rd64-refined
+  clipseg fetch CIDAS/clipseg-rd16 --dtype f32    # another checkpoint, full-precision copy
+  HF_ENDPOINT=https://hf-mirror.example clipseg fetch --revision v1.0 --to models/rd64";
+
+const CONVERT_EXAMPLES: &str = "\
+Examples:
+  # A transformers checkpoint (model.safetensors or pytorch_model.bin) → the page's f16 format
+  clipseg convert --from ~/checkpoints/clipseg-rd64-refined --to models/my-clipseg";
+
+const BENCH_EXAMPLES: &str = "\
+Examples:
+  clipseg bench --model models/clipseg-rd64-refined                 # a table, CPU
+  clipseg bench --model models/clipseg-rd64-refined --backend wgpu --json";
 
 /// Probability above which a pixel is in a mask (`segment --mask`, `label`).
 const DEFAULT_THRESHOLD: f32 = 0.5;
@@ -42,50 +115,14 @@ enum StorageType {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Segment an image with text and/or visual prompts.
-    Segment {
-        /// Model directory (config.json, model.safetensors or pytorch_model.bin, tokenizer.json).
-        #[arg(long)]
-        model: PathBuf,
-        /// The image to segment.
-        #[arg(long)]
-        image: PathBuf,
-        /// A text prompt; repeat for several (decoded in one batch).
-        #[arg(long = "prompt")]
-        prompts: Vec<String>,
-        /// An example image of what to segment (with --box or --visual-mask and without this, the
-        /// visual prompt is on --image itself).
-        #[arg(long)]
-        visual_prompt: Option<PathBuf>,
-        /// The object in the visual-prompt image, X0,Y0,X1,Y1 in its pixels; without it (and
-        /// without --visual-mask) the whole image is the prompt.
-        #[arg(long = "box", value_parser = parse_box)]
-        region: Option<[f32; 4]>,
-        /// The object in the visual-prompt image as a mask image of the same size (luma >= 128 is
-        /// the object); not with --box.
-        #[arg(long)]
-        visual_mask: Option<PathBuf>,
-        /// Mix the visual prompt into every text prompt: (1 - W) * text + W * visual, one output
-        /// per text prompt (needs text and visual prompts; W within 0 and 1).
-        #[arg(long, value_name = "W")]
-        mix: Option<f32>,
-        /// Write the logits (before sigmoid) as float32 .npy, shape [outputs, L, L] (L = the
-        /// model's logits size, 352 for the published checkpoints).
-        #[arg(long)]
-        logits: Option<PathBuf>,
-        /// Write binary PNG masks at the image's size; with several prompts, NAME_0.png, NAME_1.png…
-        #[arg(long)]
-        mask: Option<PathBuf>,
-        /// Probability above which a pixel is in the mask.
-        #[arg(long, default_value_t = DEFAULT_THRESHOLD)]
-        threshold: f32,
-        #[arg(long, value_enum, default_value_t = Backend::Cpu)]
-        backend: Backend,
-    },
+    /// Segment images with text and/or visual prompts.
+    #[command(after_help = SEGMENT_EXAMPLES)]
+    Segment(segment::SegmentArgs),
     /// Label a folder of images with text-prompted classes (COCO, YOLO or PNG masks).
     ///
     /// One instance per connected component of each class's mask; shardable across array-job
     /// tasks (then `merge`), and a stopped run resumes where it stopped.
+    #[command(after_help = LABEL_EXAMPLES)]
     Label(label::LabelArgs),
     /// Merge COCO files (e.g. the shards of a `label` run) into one.
     Merge(label::MergeArgs),
@@ -97,18 +134,24 @@ enum Command {
         texts: Vec<String>,
     },
     /// Write a compact copy of a model (f16 storage: half the download, upcast at load).
+    #[command(after_help = CONVERT_EXAMPLES)]
     Convert {
+        /// The model directory to read (as for `segment`).
         #[arg(long)]
         from: PathBuf,
+        /// The directory to write: config.json, model.safetensors, tokenizer.json.
         #[arg(long)]
         to: PathBuf,
+        /// How the copy stores its weights (f16 halves the page's download; loaded as f32 either way).
         #[arg(long, value_enum, default_value_t = StorageType::F16)]
         dtype: StorageType,
     },
     /// Download a checkpoint from the Hugging Face hub (through its cache: HF_HOME, HF_ENDPOINT),
     /// check it, and write the compact copy under models/.
+    #[command(after_help = FETCH_EXAMPLES)]
     Fetch(fetch::FetchArgs),
     /// Time loading, image encoding, text embedding and decoding.
+    #[command(after_help = BENCH_EXAMPLES)]
     Bench {
         #[arg(long)]
         model: PathBuf,
@@ -126,73 +169,10 @@ enum Command {
     },
 }
 
-fn parse_box(text: &str) -> Result<[f32; 4], String> {
-    let values: Vec<f32> = text
-        .split(',')
-        .map(|v| v.trim().parse::<f32>())
-        .collect::<Result<_, _>>()
-        .map_err(|_| format!("expected X0,Y0,X1,Y1 as four numbers, got {text:?}"))?;
-    values
-        .try_into()
-        .map_err(|_| format!("expected X0,Y0,X1,Y1 as four numbers, got {text:?}"))
-}
-
 pub fn run() -> Result<(), Error> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Segment {
-            model,
-            image,
-            prompts,
-            visual_prompt,
-            region,
-            visual_mask,
-            mix,
-            logits,
-            mask,
-            threshold,
-            backend,
-        } => {
-            if logits.is_none() && mask.is_none() {
-                return Err(Error::usage("nothing to write: give --logits and/or --mask"));
-            }
-            check_threshold(threshold)?;
-            // Read and check every input before the slow model load, so mistakes show at once.
-            let query = Arc::new(read_image(&image)?);
-            let picture = match &visual_prompt {
-                Some(path) => PromptImage::Other(Arc::new(read_image(path)?)),
-                None => PromptImage::Query,
-            };
-            let region = match (region, &visual_mask) {
-                (Some(_), Some(_)) => return Err(Error::prompt("give --box or --visual-mask, not both")),
-                (Some(corners), None) => Some(Region::Box(corners)),
-                (None, Some(path)) => Some(read_mask(path)?),
-                (None, None) => None,
-            };
-            let visual = (visual_prompt.is_some() || region.is_some())
-                .then_some(VisualPrompt { image: picture, region });
-            let prompts = Prompts { texts: prompts.into_iter().map(Into::into).collect(), visual, mix };
-            prompts.validate(&query)?;
-            let segmenter = Segmenter::from_dir(&model, &device(backend)?)?;
-            let encoded = segmenter.encode_image(query);
-            let output = segmenter.segment(&encoded, &prompts)?;
-            let [count, side, _] = output.dims();
-            let values = read_f32(output)?;
-            if let Some(path) = &logits {
-                write_npy(path, &values, [count, side, side])?;
-            }
-            if let Some(path) = &mask {
-                for (index, map) in values.chunks(side * side).enumerate() {
-                    let (w, h) = (encoded.width(), encoded.height());
-                    let target = mask_path(path, index, count);
-                    image::GrayImage::from_raw(w, h, image_mask(map, side, w, h, threshold))
-                        .expect("mask has the image's size")
-                        .save(&target)
-                        .map_err(|e| Error::io(format!("cannot write {}: {e}", target.display())))?;
-                }
-            }
-            Ok(())
-        }
+        Command::Segment(args) => segment::segment(args),
         Command::Label(args) => label::label(args),
         Command::Merge(args) => label::merge(args),
         Command::Tokenize { model, texts } => {
@@ -217,12 +197,17 @@ pub fn run() -> Result<(), Error> {
 /// Loads a model (which checks every tensor against the configuration) and writes its compact copy.
 fn convert(model: ModelDir, to: &Path, dtype: StorageType) -> Result<(), Error> {
     let ModelDir { config_json, weights, tokenizer_json } = model;
+    let bar = progress::steps("convert");
+    bar.set_message("reading and checking the weights");
     let segmenter = Segmenter::from_parts(&config_json, weights, &tokenizer_json, &Device::flex())?;
-    let dtype = match dtype {
-        StorageType::F16 => DType::F16,
-        StorageType::F32 => DType::F32,
+    let (dtype, name) = match dtype {
+        StorageType::F16 => (DType::F16, "f16"),
+        StorageType::F32 => (DType::F32, "f32"),
     };
-    segmenter.save_dir(&config_json, &tokenizer_json, to, dtype)
+    bar.set_message(format!("writing the {name} copy to {}", to.display()));
+    segmenter.save_dir(&config_json, &tokenizer_json, to, dtype)?;
+    bar.finish_and_clear();
+    Ok(())
 }
 
 fn check_threshold(threshold: f32) -> Result<(), Error> {
@@ -246,12 +231,6 @@ fn read_image(path: &Path) -> Result<image::RgbImage, Error> {
     decode_image(&bytes).map_err(|e| e.context(path.display()))
 }
 
-/// A mask image (any format [`read_image`] reads): luma >= 128 is the object.
-fn read_mask(path: &Path) -> Result<Region, Error> {
-    let luma = image::DynamicImage::ImageRgb8(read_image(path)?).into_luma8();
-    Ok(Region::from_luma(&luma))
-}
-
 fn read_f32<const D: usize>(tensor: Tensor<D>) -> Result<Vec<f32>, Error> {
     tensor
         .into_data()
@@ -259,36 +238,16 @@ fn read_f32<const D: usize>(tensor: Tensor<D>) -> Result<Vec<f32>, Error> {
         .map_err(|e| Error::device(format!("cannot read the result: {e:?}")))
 }
 
-/// `out.png` for one mask; `out_0.png`, `out_1.png`… for several, in prompt order (text first).
-fn mask_path(path: &Path, index: usize, count: usize) -> PathBuf {
-    if count == 1 {
-        return path.to_path_buf();
-    }
-    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-    let ext = path.extension().map(|e| e.to_string_lossy().into_owned()).unwrap_or_else(|| "png".into());
-    path.with_file_name(format!("{stem}_{index}.{ext}"))
-}
-
-fn write_npy(path: &Path, values: &[f32], shape: [usize; 3]) -> Result<(), Error> {
-    let fail = |e: std::io::Error| Error::io(format!("cannot write {}: {e}", path.display()));
-    let file = std::fs::File::create(path).map_err(fail)?;
-    let mut writer = npyz::WriteOptions::new()
-        .default_dtype()
-        .shape(&shape.map(|d| d as u64))
-        .writer(std::io::BufWriter::new(file))
-        .begin_nd()
-        .map_err(fail)?;
-    writer.extend(values.iter().copied()).map_err(fail)?;
-    writer.finish().map_err(fail)
-}
-
 fn bench(model: &Path, backend: Backend, image: Option<&Path>, runs: usize, json: bool) -> Result<(), Error> {
     let device = device(backend)?;
+    // The load, then four measurements of a warm-up and `runs` timed runs each.
+    let bar = progress::items(1 + 4 * (runs as u64 + 1), 0, "bench", "runs");
     let sync = |device: &Device| device.sync().map_err(|e| Error::device(format!("{e:?}")));
     let started = Instant::now();
     let segmenter = Segmenter::from_dir(model, &device)?;
     sync(&device)?;
     let load_s = started.elapsed().as_secs_f64();
+    bar.inc(1);
     let picture = Arc::new(match image {
         Some(path) => read_image(path)?,
         None => {
@@ -300,12 +259,14 @@ fn bench(model: &Path, backend: Backend, image: Option<&Path>, runs: usize, json
     let time = |f: &mut dyn FnMut()| -> Result<f64, Error> {
         f();
         sync(&device)?;
+        bar.inc(1);
         let mut samples = Vec::with_capacity(runs);
         for _ in 0..runs {
             let t = Instant::now();
             f();
             sync(&device)?;
             samples.push(t.elapsed().as_secs_f64());
+            bar.inc(1);
         }
         samples.sort_by(f64::total_cmp);
         Ok(samples[samples.len() / 2])
@@ -319,6 +280,7 @@ fn bench(model: &Path, backend: Backend, image: Option<&Path>, runs: usize, json
     let eight = segmenter.embed_texts(&prompts)?;
     let decode_1_s = time(&mut || drop(segmenter.decode(&encoded, one.clone())))?;
     let decode_8_s = time(&mut || drop(segmenter.decode(&encoded, eight.clone())))?;
+    bar.finish_and_clear();
     if json {
         println!(
             "{}",

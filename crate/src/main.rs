@@ -19,7 +19,7 @@ fn main() -> ExitCode {
         Ok(Ok(())) => ExitCode::SUCCESS,
         Ok(Err(error)) => {
             eprintln!("error: {error}");
-            ExitCode::FAILURE
+            ExitCode::from(cli::exit_code(error.kind()))
         }
         Err(_) => ExitCode::from(101),
     }

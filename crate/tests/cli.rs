@@ -265,3 +265,81 @@ fn bad_input_gets_one_clear_line() {
     std::fs::write(broken.join("config.json"), "{ not json").unwrap();
     check(&["--model", broken.to_str().unwrap(), "--image", &img, "--prompt", "a"], "config");
 }
+
+#[test]
+fn segment_over_folders_writes_each_image_as_alone() {
+    let m = model("tiny-refined");
+    let dir = temp();
+    let photos = dir.path().join("photos");
+    std::fs::create_dir_all(photos.join("cats")).unwrap();
+    std::fs::copy(image("rocket.jpg"), photos.join("rocket.jpg")).unwrap();
+    // A dot in the name stays in the output names; a subfolder is kept.
+    std::fs::copy(image("chelsea.png"), photos.join("cats/chelsea.v2.png")).unwrap();
+    std::fs::write(photos.join("notes.txt"), "not an image, not read").unwrap();
+    let (masks, logits) = (path_in(&dir, "masks"), path_in(&dir, "logits"));
+    let astronaut = image("astronaut_352.png");
+    let photos = photos.display().to_string();
+    let prompts = ["--prompt", "a cat", "--prompt", "a rocket"];
+    let mut args = vec!["segment", "--model", &m, "--image", &photos, "--image", &astronaut, "--mask", &masks, "--logits", &logits];
+    args.extend(prompts);
+    ok(&args);
+
+    for (source, name) in [(image("rocket.jpg"), "rocket"), (image("chelsea.png"), "cats/chelsea.v2"), (astronaut.clone(), "astronaut_352")] {
+        let alone = path_in(&dir, "alone.npy");
+        let alone_mask = path_in(&dir, "alone.png");
+        let mut args = vec!["segment", "--model", &m, "--image", &source, "--logits", &alone, "--mask", &alone_mask];
+        args.extend(prompts);
+        ok(&args);
+        assert_eq!(read_npy(Path::new(&format!("{logits}/{name}.npy"))), read_npy(Path::new(&alone)), "{name}: logits");
+        for index in 0..2 {
+            let batch = std::fs::read(format!("{masks}/{name}_{index}.png")).unwrap();
+            assert_eq!(batch, std::fs::read(path_in(&dir, &format!("alone_{index}.png"))).unwrap(), "{name}: mask {index}");
+        }
+    }
+    let written = std::fs::read_dir(&masks).unwrap().count();
+    assert_eq!(written, 5, "rocket_0, rocket_1, astronaut_352_0, astronaut_352_1 and cats/");
+}
+
+#[test]
+fn exit_codes_say_what_failed() {
+    let m = model("tiny-refined");
+    let img = image("astronaut_352.png");
+    let dir = temp();
+    let out = path_in(&dir, "l.npy");
+    let status = |args: &[&str]| clipseg(args).status.code();
+    // 2: the command line.
+    assert_eq!(status(&["segment", "--model", &m, "--image", &img, "--prompt", "a"]), Some(2), "nothing to write");
+    assert_eq!(status(&["segment", "--no-such-option"]), Some(2), "clap's own usage errors");
+    // 3: the model.
+    let broken = dir.path().join("broken");
+    std::fs::create_dir(&broken).unwrap();
+    std::fs::copy(fixtures().join("tiny-refined/model.safetensors"), broken.join("model.safetensors")).unwrap();
+    std::fs::write(broken.join("config.json"), "{ not json").unwrap();
+    assert_eq!(status(&["segment", "--model", broken.to_str().unwrap(), "--image", &img, "--prompt", "a", "--logits", &out]), Some(3));
+    // 4: the input.
+    let garbage = path_in(&dir, "garbage.png");
+    std::fs::write(&garbage, b"not a picture").unwrap();
+    assert_eq!(status(&["segment", "--model", &m, "--image", &garbage, "--prompt", "a", "--logits", &out]), Some(4));
+    assert_eq!(status(&["segment", "--model", &m, "--image", &img, "--prompt", " ", "--logits", &out]), Some(4));
+    // Several images, one unreadable: the others are written, and the status says some were not.
+    let folder = dir.path().join("photos");
+    std::fs::create_dir(&folder).unwrap();
+    std::fs::copy(&img, folder.join("good.png")).unwrap();
+    std::fs::copy(&garbage, folder.join("bad.png")).unwrap();
+    let masks = path_in(&dir, "masks");
+    let result = clipseg(&["segment", "--model", &m, "--image", folder.to_str().unwrap(), "--prompt", "a", "--mask", &masks]);
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert_eq!(result.status.code(), Some(4), "{stderr}");
+    assert!(stderr.contains("bad.png") && stderr.contains("1 of 2 images"), "{stderr}");
+    assert!(Path::new(&masks).join("good.png").is_file(), "the readable image's mask is written");
+    // 5: files.
+    assert_eq!(status(&["segment", "--model", &m, "--image", "/no/such.png", "--prompt", "a", "--logits", &out]), Some(5));
+    // Two images that would write the same outputs are refused before the model loads.
+    let twin = dir.path().join("twin");
+    std::fs::create_dir(&twin).unwrap();
+    std::fs::copy(&img, twin.join("good.png")).unwrap();
+    let twin_image = twin.join("good.png").display().to_string();
+    let args = ["segment", "--model", "/no/model", "--image", folder.to_str().unwrap(), "--image", &twin_image, "--prompt", "a", "--mask", &masks];
+    fails_clearly(&args, "same outputs");
+    assert_eq!(status(&args), Some(2));
+}

@@ -366,7 +366,7 @@ fn bad_arguments_get_one_clear_line() {
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(output.status.code(), Some(2), "a usage error");
     assert!(stderr.starts_with("error: ") && stderr.contains("--shards N"), "{stderr}");
     assert!(!Path::new(&json).exists() && !Path::new(&format!("{json}.partial")).exists(), "nothing written");
     // A model that does not load leaves no journal behind to hold the next run to its arguments.

@@ -3,7 +3,6 @@
 //! job and resumable after a stop. `clipseg merge`: the shards' COCO files into one.
 
 use std::collections::{HashMap, HashSet};
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -17,10 +16,9 @@ use serde::Serialize;
 
 use super::journal::{Journal, Labelled, journal_path};
 use super::shard::{self, Shard};
+use super::files::{image_files, resolved};
+use super::progress;
 use super::{Backend, DEFAULT_THRESHOLD, check_threshold, device, read_f32};
-
-/// The file extensions `label` reads (the formats [`decode_image`] decodes), lower case.
-const IMAGE_EXTENSIONS: [&str; 6] = ["png", "jpg", "jpeg", "webp", "gif", "bmp"];
 
 /// Components smaller than this are thresholding specks rather than objects: below a 4×4 square
 /// at image size (one cell of the 352² logits grid covers about 3×3 pixels of a 1000-pixel-wide
@@ -137,7 +135,7 @@ pub fn label(args: LabelArgs) -> Result<(), Error> {
     if !root.is_dir() {
         return Err(Error::io(format!("--images {} is not a folder", args.images.display())));
     }
-    let files: Vec<String> = image_files(&root, &resolved(&args.out))?
+    let files: Vec<String> = image_files(&root, &[resolved(&args.out)])?
         .into_iter()
         .enumerate()
         .filter(|(position, _)| shard.includes(*position))
@@ -179,7 +177,7 @@ pub fn label(args: LabelArgs) -> Result<(), Error> {
         ..Prompts::default()
     };
     let names: Vec<&str> = classes.iter().map(|c| c.name.as_str()).collect();
-    let mut progress = Progress::new(files.len(), resumed);
+    let progress = progress::items(files.len() as u64, resumed as u64, "label", "images");
     let mut skipped = 0;
     for file_name in files.iter().filter(|f| !finished.contains(*f)) {
         let shown = args.images.join(file_name);
@@ -188,18 +186,18 @@ pub fn label(args: LabelArgs) -> Result<(), Error> {
         }) {
             Ok(picture) => picture,
             Err(reason) => {
-                progress.note(&format!("skipped {}: {reason}", shown.display()));
+                progress::note(&progress, &format!("skipped {}: {reason}", shown.display()));
                 skipped += 1;
-                progress.advance();
+                progress.inc(1);
                 continue;
             }
         };
         let record = label_image(&segmenter, &prompts, &names, file_name, picture, args.threshold, args.min_area)?;
         journal.append(&record)?;
         records.push(record);
-        progress.advance();
+        progress.inc(1);
     }
-    progress.clear();
+    progress.finish_and_clear();
 
     let dataset = assemble(&names, records);
     write_dataset(&dataset, format, &args.out)?;
@@ -312,111 +310,6 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     })
 }
 
-/// `path` made absolute through its nearest existing ancestor, symbolic links resolved, so it
-/// compares with the paths found under the canonical images folder.
-fn resolved(path: &Path) -> PathBuf {
-    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-    let mut existing = absolute.as_path();
-    let mut rest = Vec::new();
-    while let Some(parent) = existing.parent() {
-        if let Ok(canonical) = existing.canonicalize() {
-            return rest.iter().rev().fold(canonical, |p, name| p.join(name));
-        }
-        rest.extend(existing.file_name());
-        existing = parent;
-    }
-    absolute
-}
-
-/// Every image under `root` by extension, as paths relative to it with `/` between folders,
-/// sorted (the order shards are cut from). `leave_out` (this run's output) is not entered, so a
-/// PNG export inside the images folder is not labelled by the next run. Symbolic links to files
-/// are followed, to folders not (they could loop).
-fn image_files(root: &Path, leave_out: &Path) -> Result<Vec<String>, Error> {
-    let mut files = Vec::new();
-    let mut folders = vec![root.to_path_buf()];
-    while let Some(folder) = folders.pop() {
-        let fail = |e: std::io::Error| Error::io(format!("cannot read the folder {}: {e}", folder.display()));
-        for entry in std::fs::read_dir(&folder).map_err(fail)? {
-            let path = entry.map_err(fail)?.path();
-            if path == leave_out {
-                continue;
-            }
-            let is_link = path.symlink_metadata().is_ok_and(|m| m.file_type().is_symlink());
-            if path.is_dir() {
-                if !is_link {
-                    folders.push(path);
-                }
-                continue;
-            }
-            let is_image = path
-                .extension()
-                .and_then(|e| e.to_str())
-                .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()));
-            if !is_image {
-                continue;
-            }
-            let relative = path.strip_prefix(root).expect("found under the root");
-            let parts: Option<Vec<&str>> = relative.components().map(|c| c.as_os_str().to_str()).collect();
-            match parts {
-                Some(parts) => files.push(parts.join("/")),
-                None => eprintln!("skipped {}: the file name is not UTF-8 (COCO file names are)", path.display()),
-            }
-        }
-    }
-    files.sort();
-    Ok(files)
-}
-
-/// `label 37/120 images · 4.2 images/s · 20 s left` on one line of stderr, redrawn per image, when
-/// stderr is a terminal (a log file gets only the final summary).
-struct Progress {
-    total: usize,
-    done: usize,
-    /// Images done before this process started (resumed): not part of its speed.
-    before: usize,
-    started: Instant,
-    terminal: bool,
-}
-
-impl Progress {
-    fn new(total: usize, before: usize) -> Progress {
-        Progress { total, done: before, before, started: Instant::now(), terminal: std::io::stderr().is_terminal() }
-    }
-
-    fn advance(&mut self) {
-        self.done += 1;
-        if !self.terminal {
-            return;
-        }
-        let rate = (self.done - self.before) as f64 / self.started.elapsed().as_secs_f64().max(1e-9);
-        let left = (self.total - self.done) as f64 / rate;
-        eprint!("\r\x1b[Klabel {}/{} images · {rate:.1} images/s · {} left", self.done, self.total, duration(left));
-    }
-
-    /// A line of its own (a skipped image), above the progress line.
-    fn note(&self, text: &str) {
-        self.clear();
-        eprintln!("{text}");
-    }
-
-    fn clear(&self) {
-        if self.terminal {
-            eprint!("\r\x1b[K");
-        }
-    }
-}
-
-/// `42 s`, `17 min`, `3 h 05 min`.
-fn duration(seconds: f64) -> String {
-    let seconds = seconds.round() as u64;
-    match seconds {
-        0..100 => format!("{seconds} s"),
-        100..6000 => format!("{} min", (seconds + 30) / 60),
-        _ => format!("{} h {:02} min", seconds / 3600, seconds % 3600 / 60),
-    }
-}
-
 pub fn merge(args: MergeArgs) -> Result<(), Error> {
     let mut datasets = Vec::with_capacity(args.inputs.len());
     for path in &args.inputs {
@@ -489,26 +382,5 @@ mod tests {
         let first = assemble(&["x"], vec![record("b.png", 2)]);
         let second = assemble(&["x"], vec![record("a.png", 0), record("a/c.png", 1)]);
         assert_eq!(canonical(Dataset::merge(&[first, second]).unwrap()).to_json(), a.to_json());
-    }
-
-    #[test]
-    fn durations_read_well() {
-        assert_eq!(duration(4.4), "4 s");
-        assert_eq!(duration(99.0), "99 s");
-        assert_eq!(duration(1000.0), "17 min");
-        assert_eq!(duration(11_100.0), "3 h 05 min");
-    }
-
-    #[test]
-    fn finds_images_by_extension_sorted_and_leaves_the_output_out() {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().canonicalize().unwrap();
-        for file in ["b.PNG", "a/z.jpg", "a/notes.txt", "c.jpeg", "out/SegmentationClass/b.png", "noext"] {
-            let path = root.join(file);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(&path, b"").unwrap();
-        }
-        assert_eq!(image_files(&root, &root.join("out")).unwrap(), ["a/z.jpg", "b.PNG", "c.jpeg"]);
-        assert_eq!(resolved(&root.join("out/new/x.json")), root.join("out/new/x.json"));
     }
 }

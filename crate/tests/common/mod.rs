@@ -35,15 +35,17 @@ pub fn ok(args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-/// Fails with exit code 1 and exactly one line on stderr, which mentions `needle`.
+/// Fails with one of the documented error statuses (2–6, `clipseg --help`) and exactly one line
+/// on stderr, which mentions `needle`.
 pub fn fails_clearly(args: &[&str], needle: &str) {
     failed_clearly(&clipseg(args), args, needle);
 }
 
-/// `out` (of `clipseg args`) is exit code 1 and exactly one line on stderr, which mentions `needle`.
+/// `out` (of `clipseg args`) is a documented error status (2–6) and exactly one line on stderr,
+/// which mentions `needle`.
 pub fn failed_clearly(out: &Output, args: &[&str], needle: &str) {
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "clipseg {args:?}: exit {:?}, stderr {stderr}", out.status);
+    assert!(matches!(out.status.code(), Some(2..=6)), "clipseg {args:?}: exit {:?}, stderr {stderr}", out.status);
     assert_eq!(stderr.trim_end().lines().count(), 1, "clipseg {args:?}: stderr is not one line:\n{stderr}");
     assert!(stderr.starts_with("error: "), "{stderr}");
     assert!(!stderr.contains("panicked") && !stderr.contains("internal failure"), "{stderr}");
