@@ -487,6 +487,9 @@ def build_model(config: dict, seed: int) -> CLIPSegForImageSegmentation:
     torch.manual_seed(seed)
     cfg = CLIPSegConfig(**config)
     cfg._attn_implementation = "eager"  # plain matmul/softmax attention for the reference
+    # Written into config.json (and kept by `clipseg convert`): the site's manifest marks the model
+    # as a random-weight demo, and the page says its masks are noise.
+    cfg.random_weights = True
     model = CLIPSegForImageSegmentation(cfg).eval()
     gen = torch.Generator().manual_seed(seed + 1)
     with torch.no_grad():

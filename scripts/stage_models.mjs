@@ -5,7 +5,8 @@
 // build (TRUNK_STAGING_DIR is the site being written); `node scripts/stage_models.mjs DIR` stages
 // into DIR.
 import {
-  closeSync, copyFileSync, existsSync, linkSync, mkdirSync, openSync, readdirSync, readSync, rmSync, statSync,
+  closeSync, copyFileSync, existsSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -37,6 +38,15 @@ function storedDtype(file) {
   }
 }
 
+// config.json's `random_weights` (scripts/make_fixtures.py writes it into every model it makes).
+function randomWeights(file) {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')).random_weights === true;
+  } catch {
+    return false;
+  }
+}
+
 const entries = existsSync(models) ? readdirSync(models, { withFileTypes: true }) : [];
 const list = entries
   .filter((entry) => entry.isDirectory())
@@ -54,6 +64,8 @@ const list = entries
       // Directories without their own tokenizer use CLIP's, which every CLIPSeg checkpoint shares.
       tokenizer: hasTokenizer ? `models/${name}/tokenizer.json` : 'models/tokenizer.json',
       dtype: storedDtype(join(dir, 'model.safetensors')),
+      // A random-weight model (the test fixtures, the start script's fallback): the page says so.
+      randomWeights: randomWeights(join(dir, 'config.json')),
       bytes,
       files,
     };

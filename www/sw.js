@@ -6,7 +6,9 @@
 // site's copy with the list of built app files and a hash of their contents, so each build that
 // changes a file is a new service worker with a new cache, and the old shell goes.
 const APP = { version: 'unbuilt', files: ['./', 'index.html'] };
-const SHELL_PREFIX = 'clipseg-shell-';
+// Per scope: two copies of the site on one origin (GitHub project pages under one user's domain)
+// keep their own shells, and neither deletes the other's.
+const SHELL_PREFIX = `clipseg-shell-${self.registration.scope}-`;
 const SHELL_CACHE = `${SHELL_PREFIX}${APP.version}`;
 const MODEL_FILE = /\/models\/[^/]+\/[^/]+$/;
 

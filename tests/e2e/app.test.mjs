@@ -272,10 +272,75 @@ test('a missing model gets a clear message with how to get one', async () => {
   try {
     const page = await openApp(browser, server.url, { model: 'no-such-model' });
     await page.waitForFunction(() => document.querySelector('#message')?.textContent, null, { timeout: 60_000 });
-    assert.match(await message(page), /clipseg convert|Hugging Face/i);
+    assert.match(await message(page), /clipseg fetch/);
+    assert.match(await message(page), /scripts\/start\.sh/);
     await page.screenshot({ path: join(ARTIFACTS, 'missing-model.png') });
   } finally {
     await browser.close();
+  }
+});
+
+test('a random-weight demo model is marked with a banner and the command that gets the real one', async () => {
+  const manifest = JSON.parse(readFileSync(join(DIST, 'models', 'manifest.json'), 'utf8'));
+  assert.equal(manifest.models.find((m) => m.id === MODEL).randomWeights, true, 'the fixture is marked in the manifest');
+  // The same files listed as a real model: no banner.
+  const root = mkdtempSync(join(scratch, 'site-'));
+  for (const entry of ['index.html', 'label.html', 'sw.js', 'www', 'pkg', 'vendor']) symlinkSync(join(DIST, entry), join(root, entry));
+  mkdirSync(join(root, 'models'));
+  symlinkSync(MODEL_DIR, join(root, 'models', 'real'));
+  const real = manifest.models.find((m) => m.id === MODEL);
+  writeFileSync(join(root, 'models', 'manifest.json'), JSON.stringify({
+    models: [{ ...real, id: 'real', url: 'models/real/', tokenizer: 'models/real/tokenizer.json', randomWeights: false }],
+  }));
+  const realSite = await serve(root);
+  const browser = await launch({ webgpu: false });
+  try {
+    for (const pageFile of ['', 'label.html']) {
+      const page = await openApp(browser, `${server.url}${pageFile}`, { backend: 'cpu' });
+      await page.waitForSelector('#demo-banner:not([hidden])');
+      const banner = await page.locator('#demo-banner').textContent();
+      assert.match(banner, /random weights/);
+      assert.match(banner, /noise/);
+      assert.match(banner, /bash scripts\/start\.sh/);
+      await ready(page);
+      await page.screenshot({ path: join(ARTIFACTS, `demo-banner${pageFile ? '-label' : ''}.png`) });
+      await page.close();
+
+      const realPage = await openApp(browser, `${realSite.url}${pageFile}`, { backend: 'cpu', model: 'real' });
+      await ready(realPage);
+      assert.equal(await realPage.locator('#demo-banner').isHidden(), true, `${pageFile || 'index'}: no banner over a real model`);
+      await realPage.close();
+    }
+  } finally {
+    await browser.close();
+    await realSite.close();
+  }
+});
+
+test('the site works under a sub-path (a GitHub project page)', async () => {
+  const base = '/someone/clipseg-web/';
+  const site = await serve(DIST, { base });
+  const browser = await launch({ webgpu: false });
+  try {
+    const context = await browser.newContext();
+    const outside = [];
+    context.on('response', (response) => {
+      if (!new URL(response.url()).pathname.startsWith(base) || response.status() >= 400) outside.push(`${response.status()} ${response.url()}`);
+    });
+    const page = await openApp(context, site.url, { backend: 'cpu' });
+    await ready(page);
+    await upload(page, PHOTO);
+    await addPrompt(page, PROMPTS[0]);
+    assertClose(await pageLogits(page, PROMPTS[0]), reference.texts.subarray(0, reference.texts.length / PROMPTS.length), 'under a sub-path');
+    const scope = await page.evaluate(async () => (await navigator.serviceWorker.ready).scope);
+    assert.equal(new URL(scope).pathname, base, 'the service worker serves the sub-path only');
+    const label = await openApp(context, `${site.url}label.html`, { backend: 'cpu' });
+    await ready(label);
+    assert.deepEqual(outside, [], 'every request stays under the sub-path and finds its file');
+    assert.deepEqual([...page.errors, ...label.errors], []);
+  } finally {
+    await browser.close();
+    await site.close();
   }
 });
 
@@ -306,7 +371,7 @@ test('a partial or wrong model gets a clear message with how to get one', async 
       const text = await message(page);
       assert.match(text, /missing, partial or corrupt/i, model);
       assert.match(text, detail, model);
-      assert.match(text, /clipseg convert/, model);
+      assert.match(text, /clipseg fetch/, model);
       await page.screenshot({ path: join(ARTIFACTS, `broken-model-${model}.png`) });
       await page.close();
     }

@@ -36,11 +36,14 @@ export function relativeL2(actual, expected) {
   return Math.sqrt(diff / norm);
 }
 
-/** Serves `root` on a free localhost port; `close()` stops it (the network is then "off"). */
-export async function serve(root = DIST) {
-  const server = createServer(staticFiles(root));
+/**
+ * Serves `root` on a free localhost port, at the URL path `base`; `close()` stops it (the network
+ * is then "off").
+ */
+export async function serve(root = DIST, { base = '/' } = {}) {
+  const server = createServer(staticFiles(root, { base }));
   await new Promise((done) => server.listen(0, '127.0.0.1', done));
-  const url = `http://127.0.0.1:${server.address().port}/`;
+  const url = `http://127.0.0.1:${server.address().port}${base}`;
   const sockets = new Set();
   server.on('connection', (socket) => {
     sockets.add(socket);

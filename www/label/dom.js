@@ -5,7 +5,7 @@ const $ = (selector) => document.querySelector(selector);
 export const el = {
   modelForm: $('#model-form'), modelSelect: $('#model-select'), backendSelect: $('#backend-select'),
   loadButton: $('#load-button'), progress: $('#progress'), progressText: $('#progress-text'),
-  message: $('#message'), notice: $('#notice'), toast: $('#toast'), status: $('#status'), activity: $('#activity'), saveState: $('#save-state'),
+  demoBanner: $('#demo-banner'), message: $('#message'), notice: $('#notice'), toast: $('#toast'), status: $('#status'), activity: $('#activity'), saveState: $('#save-state'),
   filesInput: $('#files-input'), folderInput: $('#folder-input'), folderButton: $('#folder-button'), folderButton2: $('#folder-button-2'),
   imageCounts: $('#image-counts'), imageList: $('#image-list'), doneBar: $('#done-bar'),
   tools: [...document.querySelectorAll('.tool[data-tool]')], brushSize: $('#brush-size'), brushSizeValue: $('#brush-size-value'),

@@ -11,7 +11,7 @@ let saveState = { state: 'saved', detail: '' };
 let retry = null;
 let storageKept = null; // whether the browser promised to keep this site's storage
 
-export const GET_MODEL = 'Download CIDAS/clipseg-rd64-refined from the Hugging Face hub and run clipseg convert --from <dir> --to models/clipseg-rd64-refined, then rebuild (see README).';
+export const GET_MODEL = 'Run bash scripts/start.sh (it fetches CIDAS/clipseg-rd64-refined from the Hugging Face hub, rebuilds and serves the site), or clipseg fetch and a rebuild (see README).';
 
 /** Shows a problem: an Error or text (and logs Errors). */
 export function reportError(error) {

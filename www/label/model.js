@@ -2,6 +2,7 @@
 // download progress), and the order of work on it: what the person waits for (a class mask, a
 // box) goes first; background encodes of the next images run only while nothing else waits.
 import { Segmenter, listModels } from '../clipseg.js';
+import { showDemoBanner } from '../demo-banner.js';
 import { MODEL_KINDS } from '../errors.js';
 import { el, h, megabytes, safeStorage, sentence } from './dom.js';
 import { GET_MODEL, setBusy, setNotice, setStatus, showMessage } from './messages.js';
@@ -66,7 +67,8 @@ function describeStatus() {
 export async function initModels() {
   models = await listModels('models/manifest.json').catch(() => []);
   el.modelSelect.replaceChildren(...models.map((entry) => h('option', {
-    value: entry.id, textContent: `${entry.id}${entry.dtype ? ` (${entry.dtype})` : ''}${entry.bytes ? ` · ${megabytes(entry.bytes)}` : ''}`,
+    value: entry.id,
+    textContent: `${entry.id}${entry.dtype ? ` (${entry.dtype})` : ''}${entry.bytes ? ` · ${megabytes(entry.bytes)}` : ''}${entry.randomWeights ? ' · demo, random weights' : ''}`,
   })));
   if (!models.length) {
     el.modelSelect.append(h('option', { value: '', textContent: 'No model available' }));
@@ -92,6 +94,7 @@ export async function loadModel() {
   const backend = el.backendSelect.value;
   safeStorage('set', 'clipseg.model', entry.id);
   safeStorage('set', 'clipseg.backend', backend);
+  showDemoBanner(el.demoBanner, entry);
   current?.dispose();
   current = null;
   model = entry;

@@ -5,7 +5,7 @@ const $ = (selector) => document.querySelector(selector);
 export const el = {
   modelForm: $('#model-form'), modelSelect: $('#model-select'), backendSelect: $('#backend-select'),
   loadButton: $('#load-button'), progress: $('#progress'), progressText: $('#progress-text'),
-  message: $('#message'), notice: $('#notice'), status: $('#status'), activity: $('#activity'),
+  demoBanner: $('#demo-banner'), message: $('#message'), notice: $('#notice'), status: $('#status'), activity: $('#activity'),
   dropZone: $('#drop-zone'), stage: $('#stage'), placeholder: $('#placeholder'),
   imageCanvas: $('#image-canvas'), overlayCanvas: $('#overlay-canvas'), boxRect: $('#box-rect'),
   fileInput: $('#file-input'), imageInfo: $('#image-info'),

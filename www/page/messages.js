@@ -9,8 +9,8 @@ import { updatePromptRows } from './prompts.js';
 import { queueLayout } from './view.js';
 
 export const GET_MODEL = [
-  'Download ', ['code', 'CIDAS/clipseg-rd64-refined'], ' from the Hugging Face hub and run ',
-  ['code', 'clipseg convert --from <dir> --to models/clipseg-rd64-refined'], ', then rebuild (see README).',
+  'Run ', ['code', 'bash scripts/start.sh'], ' (it fetches ', ['code', 'CIDAS/clipseg-rd64-refined'],
+  ' from the Hugging Face hub, rebuilds and serves the site), or ', ['code', 'clipseg fetch'], ' and a rebuild (see README).',
 ];
 
 // `model`: no usable model (until one loads); `action`: the last thing that went wrong, from the

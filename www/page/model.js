@@ -1,6 +1,7 @@
 // The model: the manifest's list in the Model select, the backend choice, loading (with download
 // progress) and the device notices. Owns the Segmenter in use.
 import { Segmenter, listModels } from '../clipseg.js';
+import { showDemoBanner } from '../demo-banner.js';
 import { el, megabytes, safeStorage } from './dom.js';
 import { modelChanged } from './jobs.js';
 import { GET_MODEL, isModelError, modelProblem, sentence, setBusy, setModelProblem, setNotice, updateBusy, updateStatus } from './messages.js';
@@ -28,7 +29,7 @@ export async function initModels() {
     const option = document.createElement('option');
     option.value = entry.id;
     const size = entry.bytes ? ` · ${megabytes(entry.bytes)}` : '';
-    option.textContent = `${entry.id}${entry.dtype ? ` (${entry.dtype})` : ''}${size}`;
+    option.textContent = `${entry.id}${entry.dtype ? ` (${entry.dtype})` : ''}${size}${entry.randomWeights ? ' · demo, random weights' : ''}`;
     el.modelSelect.append(option);
   }
   if (!models.length) {
@@ -80,6 +81,7 @@ export async function loadModel() {
   const backend = el.backendSelect.value;
   safeStorage('set', 'clipseg.model', entry.id);
   safeStorage('set', 'clipseg.backend', backend);
+  showDemoBanner(el.demoBanner, entry);
   const old = current;
   current = null;
   old?.dispose();
