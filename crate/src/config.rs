@@ -4,6 +4,7 @@
 use serde::Deserialize;
 
 use crate::Error;
+use crate::tokenizer::MAX_TOKENS;
 
 /// `CLIPSegConfig`: the two CLIP towers plus the decoder's settings.
 #[derive(Debug, Clone, Deserialize)]
@@ -114,6 +115,14 @@ impl VisionConfig {
 /// The processor's square input size for every published checkpoint.
 pub const INPUT_SIZE: usize = 352;
 
+/// Upper bounds on a configuration's sizes, each far above the largest CLIP model (ViT-bigG: 48
+/// layers, width 1664, MLP 8192), so only damaged or foreign files reach them.
+const MAX_LAYERS: usize = 256;
+const MAX_WIDTH: usize = 1 << 16;
+const MAX_IMAGE_SIZE: usize = 8192;
+const MAX_VOCABULARY: usize = 1 << 20;
+const MAX_POSITIONS: usize = 1 << 16;
+
 impl ClipSegConfig {
     pub fn from_json(json: &str) -> Result<Self, Error> {
         let config: Self = serde_json::from_str(json)
@@ -127,6 +136,41 @@ impl ClipSegConfig {
         let fail = |msg: String| Err(Error::config(msg));
         let v = &self.vision_config;
         let t = &self.text_config;
+        // Sizes far beyond any CLIP model are a damaged or foreign file; refused here, before the
+        // model's layers are built from them (a million layers would exhaust memory first).
+        let widths = [
+            ("vision_config.hidden_size", v.hidden_size),
+            ("vision_config.intermediate_size", v.intermediate_size),
+            ("text_config.hidden_size", t.hidden_size),
+            ("text_config.intermediate_size", t.intermediate_size),
+            ("projection_dim", self.projection_dim),
+            ("reduce_dim", self.reduce_dim),
+            ("decoder_intermediate_size", self.decoder_intermediate_size),
+        ];
+        let bounds = widths.into_iter().map(|(name, value)| (name, value, MAX_WIDTH)).chain([
+            ("vision_config.num_hidden_layers", v.num_hidden_layers, MAX_LAYERS),
+            ("text_config.num_hidden_layers", t.num_hidden_layers, MAX_LAYERS),
+            ("extract_layers (their number)", self.extract_layers.len(), MAX_LAYERS),
+            ("vision_config.image_size", v.image_size, MAX_IMAGE_SIZE),
+            ("text_config.vocab_size", t.vocab_size, MAX_VOCABULARY),
+            ("text_config.max_position_embeddings", t.max_position_embeddings, MAX_POSITIONS),
+        ]);
+        for (name, value, max) in bounds {
+            if value > max {
+                return fail(format!(
+                    "config.json gives {name} = {value}, beyond any CLIPSeg model (at most {max}): the file is damaged or not a CLIPSeg configuration"
+                ));
+            }
+        }
+        if v.num_channels != 3 {
+            return fail(format!("vision_config.num_channels is {}, but images are RGB (3)", v.num_channels));
+        }
+        if t.max_position_embeddings < MAX_TOKENS {
+            return fail(format!(
+                "text_config.max_position_embeddings is {}, fewer than the {MAX_TOKENS} tokens a prompt may have",
+                t.max_position_embeddings
+            ));
+        }
         v.activation()?;
         t.activation()?;
         if self.extract_layers.is_empty() {
@@ -216,4 +260,39 @@ mod defaults {
     pub fn num_channels() -> usize { 3 }
     pub fn image_size() -> usize { 224 }
     pub fn patch_size() -> usize { 32 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ErrorKind;
+
+    fn tiny_with(patch: impl Fn(&mut serde_json::Value)) -> Result<ClipSegConfig, Error> {
+        let text = include_str!("../../fixtures/tiny-refined/config.json");
+        let mut json: serde_json::Value = serde_json::from_str(text).unwrap();
+        patch(&mut json);
+        ClipSegConfig::from_json(&json.to_string())
+    }
+
+    #[test]
+    fn absurd_sizes_are_refused_before_any_layer_is_built() {
+        assert!(tiny_with(|_| {}).is_ok());
+        let cases: [(&str, fn(&mut serde_json::Value)); 6] = [
+            ("vision_config.num_hidden_layers = 1000000", |c| c["vision_config"]["num_hidden_layers"] = 1_000_000.into()),
+            ("text_config.num_hidden_layers = 1000000", |c| c["text_config"]["num_hidden_layers"] = 1_000_000.into()),
+            ("vision_config.hidden_size = 1000000000", |c| c["vision_config"]["hidden_size"] = 1_000_000_000.into()),
+            ("reduce_dim = 1000000000", |c| c["reduce_dim"] = 1_000_000_000.into()),
+            ("text_config.vocab_size = 10000000000", |c| c["text_config"]["vocab_size"] = 10_000_000_000u64.into()),
+            ("vision_config.image_size = 1000000", |c| c["vision_config"]["image_size"] = 1_000_000.into()),
+        ];
+        for (needle, patch) in cases {
+            let error = tiny_with(patch).unwrap_err();
+            assert_eq!(error.kind(), ErrorKind::Config, "{error}");
+            assert!(error.message().contains(needle) && error.message().contains("damaged"), "{error}");
+        }
+        let error = tiny_with(|c| c["vision_config"]["num_channels"] = 4.into()).unwrap_err();
+        assert!(error.message().contains("RGB"), "{error}");
+        let error = tiny_with(|c| c["text_config"]["max_position_embeddings"] = 16.into()).unwrap_err();
+        assert!(error.message().contains("77 tokens"), "{error}");
+    }
 }
