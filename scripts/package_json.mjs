@@ -1,8 +1,8 @@
 // Makes the built site an installable npm package: <site>/package.json maps the JS API (with its
 // types), its workers and the wasm module in `exports`, and lists in `files` exactly the modules
 // the entry points load — followed through their imports and `new URL('…', import.meta.url)`
-// references — so `npm pack dist` leaves out the pages and the models. Trunk runs it after the
-// build (TRUNK_STAGING_DIR is the site); `node scripts/package_json.mjs DIR` writes DIR/package.json.
+// references — so `npm pack ./dist` leaves out the pages and the models. scripts/stage_models.mjs
+// runs it after each build; `node scripts/package_json.mjs DIR` writes DIR/package.json.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -79,9 +79,9 @@ export function writePackage(site) {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const site = process.argv[2] ?? process.env.TRUNK_STAGING_DIR;
+  const site = process.argv[2];
   if (!site) {
-    console.error('usage: node scripts/package_json.mjs SITE_DIR (or run by Trunk)');
+    console.error('usage: node scripts/package_json.mjs SITE_DIR');
     process.exit(2);
   }
   const { name, version, files } = writePackage(site);
