@@ -47,7 +47,7 @@ export declare const MAX_SIDE: 4096;
 export interface ModelEntry {
   /** The model directory's name, e.g. 'clipseg-rd64-refined'. */
   id: string;
-  /** The model directory, relative to the site's root (the manifest's parent): 'models/ID/'. */
+  /** The model directory, relative to the site's root (the directory that holds models/): 'models/ID/'. */
   url: string;
   /** Its tokenizer.json, relative to the site's root. */
   tokenizer: string;
@@ -58,8 +58,8 @@ export interface ModelEntry {
 }
 
 /**
- * Reads the manifest that lists the models a site serves; resolves to [] when there is none (or it
- * cannot be fetched). The entries' URLs are relative to the manifest's parent directory.
+ * Reads the manifest that lists the models a site serves (by default models/manifest.json, relative
+ * to the page); resolves to [] when there is none. The entries' URLs are relative to the site's root.
  */
 export declare function listModels(manifestUrl?: string | URL): Promise<ModelEntry[]>;
 
