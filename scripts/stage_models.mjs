@@ -1,9 +1,10 @@
 // Puts the models into the built site: every directory under models/ that holds a loadable model
 // (config.json + model.safetensors) goes to <site>/models/ (hard links: no copies of large
 // files), with CLIP's tokenizer and a manifest.json listing them with their sizes and storage
-// type, so the page can offer a choice and show download progress. Trunk runs it after each
-// build (TRUNK_STAGING_DIR is the site being written); `node scripts/stage_models.mjs DIR` stages
-// into DIR.
+// type, so the page can offer a choice and show download progress; then it writes the site's
+// package.json (scripts/package_json.mjs) and the service worker's list of app files
+// (scripts/app_files.mjs). Trunk runs it after each build (TRUNK_STAGING_DIR is the site being
+// written); `node scripts/stage_models.mjs DIR` stages into DIR.
 import {
   closeSync, copyFileSync, existsSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync,
   statSync,
@@ -12,6 +13,7 @@ import {
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeAppFiles } from './app_files.mjs';
+import { writePackage } from './package_json.mjs';
 
 const models = join(dirname(fileURLToPath(import.meta.url)), '..', 'models');
 const site = process.argv[2] ?? process.env.TRUNK_STAGING_DIR;
@@ -90,5 +92,7 @@ for (const model of list) {
 }
 writeFileSync(join(staged, 'manifest.json'), `${JSON.stringify({ models: list }, null, 2)}\n`);
 console.log(`models in the site: ${list.map((m) => m.id).join(', ') || 'none'}`);
+const pkg = writePackage(site);
+console.log(`package: ${pkg.name}@${pkg.version}, ${pkg.files.length} files`);
 const app = writeAppFiles(site);
 console.log(`app shell: ${app.files.length} files, version ${app.version}`);
