@@ -13,23 +13,51 @@ pub const STD: [f32; 3] = [0.229, 0.224, 0.225];
 
 const UNSUPPORTED: &str = "not an image this tool reads (PNG, JPEG, WebP, GIF or BMP)";
 
+/// The most pixels [`decode_image`] reads: 100 MP, a 12000×8000 photo or a long panorama (the
+/// model sees 352×352 of them; the browser scales anything over 4096 px a side down first).
+pub const MAX_PIXELS: u64 = 100_000_000;
+
+/// The most a decoder may allocate: [`MAX_PIXELS`] of 16-bit RGBA, and a little more.
+const MAX_DECODE_BYTES: u64 = MAX_PIXELS * 8 + (64 << 20);
+
+fn decode_error(error: ImageError) -> Error {
+    match error {
+        // A format `image` knows but this build does not decode (TIFF, AVIF…).
+        ImageError::Unsupported(_) => Error::unsupported_image(format!("{UNSUPPORTED}: {error}")),
+        ImageError::Limits(_) => Error::image(format!(
+            "the image would need more memory to decode than is allowed ({error}): it is too large or damaged"
+        )),
+        _ => Error::image(format!("cannot decode the image: {error}")),
+    }
+}
+
 /// Decodes PNG, JPEG, WebP, GIF (first frame) or BMP, applies the EXIF orientation, and converts
 /// gray, alpha, 16-bit and CMYK images to 8-bit RGB (alpha is dropped, as PIL's `convert("RGB")`).
 pub fn decode_image(bytes: &[u8]) -> Result<RgbImage, Error> {
-    let reader = ImageReader::new(Cursor::new(bytes))
+    let mut reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|e| Error::image(format!("cannot read the image: {e}")))?;
     if reader.format().is_none() {
         return Err(Error::unsupported_image(UNSUPPORTED));
     }
-    let mut decoder = reader.into_decoder().map_err(|e| match e {
-        // A format `image` knows but this build does not decode (TIFF, AVIF…).
-        ImageError::Unsupported(_) => Error::unsupported_image(format!("{UNSUPPORTED}: {e}")),
-        _ => Error::image(format!("cannot decode the image: {e}")),
-    })?;
+    // What a decoder may allocate beyond the pixels: a header can claim anything.
+    let mut limits = image::Limits::default();
+    limits.max_alloc = Some(MAX_DECODE_BYTES);
+    reader.limits(limits);
+    let mut decoder = reader.into_decoder().map_err(decode_error)?;
+    // A header is read before the pixels: a decompression bomb (a few bytes that claim
+    // 40000×40000) is refused here, before anything its size is allocated.
+    let (width, height) = decoder.dimensions();
+    let pixels = u64::from(width) * u64::from(height);
+    if pixels > MAX_PIXELS {
+        return Err(Error::image(format!(
+            "the image is {width}×{height} pixels ({} MP); at most {} MP are read: scale it down first",
+            pixels / 1_000_000,
+            MAX_PIXELS / 1_000_000
+        )));
+    }
     let orientation = decoder.orientation().ok();
-    let mut image = DynamicImage::from_decoder(decoder)
-        .map_err(|e| Error::image(format!("cannot decode the image: {e}")))?;
+    let mut image = DynamicImage::from_decoder(decoder).map_err(decode_error)?;
     if let Some(orientation) = orientation {
         image.apply_orientation(orientation);
     }
@@ -208,6 +236,54 @@ pub fn image_mask(logits: &[f32], side: usize, width: u32, height: u32, threshol
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A 24-bit BMP's 54-byte header claiming `width × height`, and no pixels.
+    fn bmp_header(width: u32, height: u32) -> Vec<u8> {
+        let row = (width as u64 * 3).div_ceil(4) * 4;
+        let size = 54 + row * u64::from(height);
+        let mut bytes = b"BM".to_vec();
+        bytes.extend((size.min(u64::from(u32::MAX)) as u32).to_le_bytes());
+        bytes.extend([0; 4]);
+        bytes.extend(54u32.to_le_bytes());
+        bytes.extend(40u32.to_le_bytes());
+        bytes.extend(width.to_le_bytes());
+        bytes.extend(height.to_le_bytes());
+        bytes.extend(1u16.to_le_bytes());
+        bytes.extend(24u16.to_le_bytes());
+        bytes.extend([0; 24]);
+        bytes
+    }
+
+    /// A 1×1 PNG whose IHDR then claims `width × height` (its CRC fixed, so only the size lies).
+    fn png_claiming(width: u32, height: u32) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        RgbImage::new(1, 1).write_to(&mut Cursor::new(&mut bytes), image::ImageFormat::Png).unwrap();
+        bytes[16..20].copy_from_slice(&width.to_be_bytes());
+        bytes[20..24].copy_from_slice(&height.to_be_bytes());
+        let crc = bytes[12..29].iter().fold(!0u32, |mut crc, &byte| {
+            crc ^= u32::from(byte);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+            }
+            crc
+        });
+        bytes[29..33].copy_from_slice(&(!crc).to_be_bytes());
+        bytes
+    }
+
+    #[test]
+    fn decompression_bombs_are_refused_from_their_header() {
+        for (format, bomb) in [("bmp", bmp_header(40_000, 40_000)), ("png", png_claiming(40_000, 40_000))] {
+            let started = std::time::Instant::now();
+            let error = decode_image(&bomb).unwrap_err();
+            assert_eq!(error.kind(), crate::ErrorKind::Image, "{format}: {error}");
+            assert!(error.message().contains("40000×40000") && error.message().contains("scale it down"), "{format}: {error}");
+            assert!(started.elapsed().as_secs_f64() < 1.0, "{format}: refused before decoding");
+        }
+        // Just within the limit, the header is believed and the missing pixels are the error.
+        let error = decode_image(&png_claiming(10_000, 10_000)).unwrap_err();
+        assert!(!error.message().contains("MP are read"), "{error}");
+    }
 
     /// Pillow 13's bilinear weights as float: `Image.fromarray(one_hot, mode="F").resize((out, 1),
     /// BILINEAR)` for each one-hot row of length `in` (float mode uses the normalised double

@@ -14,6 +14,18 @@ use crate::model::ClipSeg;
 use crate::tokenizer::ClipTokenizer;
 use crate::visual_prompt::{engineered_prompt, Region};
 use crate::weights::{load_weights, WeightsSource};
+
+/// The most outputs one [`Segmenter::segment`] call returns ([`Prompts::outputs`]): hundreds of
+/// prompts are one person's whole class list, and more is a runaway caller (each output is an
+/// L×L map: 0.5 MB at L = 352).
+pub const MAX_OUTPUTS: usize = 256;
+
+/// The most text phrasings one call embeds (a prompt may have several, averaged).
+pub const MAX_PHRASINGS: usize = 1024;
+
+/// Conditionals decoded in one pass: more go in passes of this many, so a long prompt list
+/// needs the decoder memory of eight (the refined head holds about 10 MB per prompt at once).
+pub const DECODE_BATCH: usize = 8;
 use crate::Error;
 
 /// Text conditionals kept per prompt, so re-running an edited prompt list embeds only the new
@@ -134,6 +146,18 @@ impl Prompts {
         if self.texts.iter().any(|text| text.phrasings.is_empty() || text.phrasings.iter().any(|p| p.trim().is_empty())) {
             return Err(Error::prompt("a text prompt is empty"));
         }
+        if self.outputs() > MAX_OUTPUTS {
+            return Err(Error::prompt(format!(
+                "{} prompts at once; at most {MAX_OUTPUTS}: segment them in several calls",
+                self.outputs()
+            )));
+        }
+        let phrasings: usize = self.texts.iter().map(|text| text.phrasings.len()).sum();
+        if phrasings > MAX_PHRASINGS {
+            return Err(Error::prompt(format!(
+                "{phrasings} phrasings in the prompts; at most {MAX_PHRASINGS}: use fewer phrasings per prompt"
+            )));
+        }
         if let Some(mix) = self.mix {
             if !(0.0..=1.0).contains(&mix) {
                 return Err(Error::prompt(format!("mix must be within 0 and 1, got {mix}")));
@@ -247,9 +271,20 @@ impl Segmenter {
     }
 
     /// Logits [conditionals, L, L] (L = [`Self::logits_size`], before sigmoid) of every
-    /// conditional on the encoded image: one batched decoder pass.
+    /// conditional on the encoded image: batched decoder passes of up to [`DECODE_BATCH`].
     pub fn decode(&self, image: &EncodedImage, conditionals: Tensor<2>) -> Tensor<3> {
-        self.model.decode(&image.activations, conditionals)
+        let count = conditionals.dims()[0];
+        if count <= DECODE_BATCH {
+            return self.model.decode(&image.activations, conditionals);
+        }
+        let passes = (0..count)
+            .step_by(DECODE_BATCH)
+            .map(|start| {
+                let rows = conditionals.clone().slice(start..(start + DECODE_BATCH).min(count));
+                self.model.decode(&image.activations, rows)
+            })
+            .collect();
+        Tensor::cat(passes, 0)
     }
 
     /// Segments `image` with `prompts`: logits [outputs, L, L] (before sigmoid), outputs in the

@@ -133,3 +133,30 @@ fn a_prompt_of_several_phrasings_decodes_their_mean_conditional() {
     let (_, plain) = read(segmenter.decode(&encoded, segmenter.embed_texts(&["a saucer"]).unwrap()));
     assert!(relative_l2(&single, &plain) <= TOLERANCE);
 }
+
+#[test]
+fn long_prompt_lists_decode_in_passes_and_runaway_ones_are_refused() {
+    let (_, segmenter, query, _) = setup();
+    let encoded = segmenter.encode_image(query);
+    // More than one decoder pass (DECODE_BATCH = 8), a 10,000-character prompt among them
+    // (CLIP reads its first 77 tokens).
+    let mut words: Vec<String> = (0..19).map(|i| format!("object number {i}")).collect();
+    words.push("a cat ".repeat(1700));
+    let prompts = Prompts { texts: words.iter().map(|w| w.as_str().into()).collect(), ..Prompts::default() };
+    let (dims, logits) = read(segmenter.segment(&encoded, &prompts).unwrap());
+    let side = segmenter.logits_size();
+    assert_eq!(dims, [20, side, side]);
+    let plane = side * side;
+    for (index, word) in words.iter().enumerate() {
+        let alone = Prompts { texts: vec![word.as_str().into()], ..Prompts::default() };
+        let (_, expected) = read(segmenter.segment(&encoded, &alone).unwrap());
+        assert!(relative_l2(&logits[index * plane..(index + 1) * plane], &expected) <= TOLERANCE, "prompt {index}");
+    }
+
+    let many = Prompts { texts: (0..300).map(|i| TextPrompt::from(format!("thing {i}").as_str())).collect(), ..Prompts::default() };
+    let error = segmenter.segment(&encoded, &many).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Prompt);
+    assert!(error.message().contains("300 prompts at once"), "{error}");
+    let phrasings = Prompts { texts: vec![TextPrompt::new((0..2000).map(|i| format!("thing {i}")).collect())], ..Prompts::default() };
+    assert!(segmenter.segment(&encoded, &phrasings).unwrap_err().message().contains("2000 phrasings"));
+}
