@@ -36,6 +36,7 @@ await step(async () => {
   segmenter = await Segmenter.load({
     modelUrl: new URL(model.url, site).href,
     tokenizerUrl: new URL(model.tokenizer, site).href,
+    integrity: model.integrity,
     backend: new URLSearchParams(location.search).get('backend') ?? 'auto',
     onProgress: ({ loaded, total }) => show(`Downloading ${model.id}… ${Math.round((100 * loaded) / total)}%`),
   });

@@ -14,10 +14,21 @@ const TYPES = {
 };
 
 /**
- * A request handler serving the files under `root` (a folder's index.html for the folder) at the
- * URL path `base`; anything outside `base` is not found.
+ * Cross-origin isolation: browsers give wasm threads (SharedArrayBuffer) only to isolated pages.
+ * Every file of the app is same-origin, so nothing it loads is blocked by them. (On static hosts
+ * that cannot send headers, www/sw.js adds them to the pages it serves.)
  */
-export function staticFiles(root, { base = '/' } = {}) {
+export const ISOLATION_HEADERS = {
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+};
+
+/**
+ * A request handler serving the files under `root` (a folder's index.html for the folder) at the
+ * URL path `base`; anything outside `base` is not found. `isolate: false` leaves out the
+ * cross-origin isolation headers (a host that cannot send them).
+ */
+export function staticFiles(root, { base = '/', isolate = true } = {}) {
   return (request, response) => {
     const path = normalize(decodeURIComponent(new URL(request.url, 'http://x').pathname));
     if (!path.startsWith(base)) {
@@ -34,6 +45,7 @@ export function staticFiles(root, { base = '/' } = {}) {
       'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream',
       'Content-Length': statSync(file).size,
       'Cache-Control': 'no-cache',
+      ...(isolate ? ISOLATION_HEADERS : {}),
     });
     createReadStream(file).pipe(response);
   };

@@ -10,6 +10,7 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeAppFiles } from './app_files.mjs';
@@ -40,6 +41,19 @@ function storedDtype(file) {
   }
 }
 
+// A file's size and SHA-256 (hex).
+function digest(file) {
+  const hash = createHash('sha256');
+  const fd = openSync(file, 'r');
+  try {
+    const chunk = Buffer.alloc(1 << 22);
+    for (let read; (read = readSync(fd, chunk, 0, chunk.length, null)) > 0;) hash.update(chunk.subarray(0, read));
+  } finally {
+    closeSync(fd);
+  }
+  return { bytes: statSync(file).size, sha256: hash.digest('hex') };
+}
+
 // config.json's `random_weights` (scripts/make_fixtures.py writes it into every model it makes).
 function randomWeights(file) {
   try {
@@ -60,6 +74,7 @@ const list = entries
     const hasTokenizer = existsSync(join(dir, 'tokenizer.json'));
     const files = ['config.json', 'model.safetensors', ...(hasTokenizer ? ['tokenizer.json'] : [])];
     const bytes = files.reduce((sum, file) => sum + statSync(join(dir, file)).size, 0);
+    const tokenizer = hasTokenizer ? join(dir, 'tokenizer.json') : join(models, 'tokenizer.json');
     return {
       id: name,
       url: `models/${name}/`,
@@ -69,6 +84,12 @@ const list = entries
       // A random-weight model (the test fixtures, the start script's fallback): the page says so.
       randomWeights: randomWeights(join(dir, 'config.json')),
       bytes,
+      // What the worker checks downloads and cached copies against (www/worker.js).
+      integrity: {
+        config: digest(join(dir, 'config.json')),
+        weights: digest(join(dir, 'model.safetensors')),
+        tokenizer: digest(tokenizer),
+      },
       files,
     };
   });

@@ -55,6 +55,23 @@ export interface ModelEntry {
   dtype: string;
   /** The download size of the model's files. */
   bytes: number;
+  /** A random-weight demo model (config.json's `random_weights`): its masks are noise. */
+  randomWeights: boolean;
+  /** Each file's size and SHA-256, written by the build: pass it to `Segmenter.load`. */
+  integrity: ModelIntegrity;
+}
+
+/** A file's expected size and SHA-256 (lowercase hex). */
+export interface FileDigest {
+  bytes: number;
+  sha256: string;
+}
+
+/** The expected config.json, model.safetensors and tokenizer.json of a model. */
+export interface ModelIntegrity {
+  config: FileDigest;
+  weights: FileDigest;
+  tokenizer: FileDigest;
 }
 
 /**
@@ -94,6 +111,11 @@ export interface LoadOptions {
   modelUrl: string;
   /** The tokenizer.json to use instead of the model directory's own, relative to the page. */
   tokenizerUrl?: string;
+  /**
+   * The files' sizes and SHA-256 (a manifest entry's `integrity`): downloads that differ are
+   * refused, and cached copies that differ are fetched again. Without it, files are trusted by URL.
+   */
+  integrity?: ModelIntegrity;
   /** 'auto' (the default): WebGPU when the browser has an adapter, else the CPU (wasm). */
   backend?: Backend | 'auto';
   onProgress?: (progress: DownloadProgress) => void;

@@ -117,11 +117,13 @@ export class Segmenter {
   /**
    * Starts the worker and loads a model directory (config.json, model.safetensors,
    * tokenizer.json) from `modelUrl`, through Cache Storage.
+   * integrity: { config, weights, tokenizer: { bytes, sha256 } } (a manifest entry's): downloads
+   * that differ are refused, cached copies that differ are fetched again.
    * backend: 'webgpu' | 'cpu' | 'auto' (WebGPU when an adapter exists, else the CPU).
    * onProgress({ file, loaded, total }): download progress, bytes.
    * onEvent({ type: 'device-lost' | 'recovered', message }): the worker had to be restarted.
    */
-  static async load({ modelUrl, tokenizerUrl, backend = 'auto', onProgress, onEvent } = {}) {
+  static async load({ modelUrl, tokenizerUrl, integrity, backend = 'auto', onProgress, onEvent } = {}) {
     if (!modelUrl) throw new SegmenterError('load needs a modelUrl', { kind: 'usage' });
     if (!['webgpu', 'cpu', 'auto'].includes(backend)) {
       throw new SegmenterError(`unknown backend "${backend}" (webgpu, cpu or auto)`, { kind: 'backend' });
@@ -130,6 +132,7 @@ export class Segmenter {
     const options = {
       modelUrl: new URL(modelUrl.endsWith('/') ? modelUrl : `${modelUrl}/`, base).href,
       tokenizerUrl: tokenizerUrl && new URL(tokenizerUrl, base).href,
+      integrity,
       backend,
     };
     const segmenter = new Segmenter(options, onProgress, onEvent);

@@ -39,10 +39,23 @@ async function networkThenCache(request) {
   try {
     const response = await fetch(request);
     if (response.ok) await cache.put(request, response.clone());
-    return response;
+    return isolated(request, response);
   } catch (error) {
     const cached = await cache.match(request, { ignoreSearch: true });
-    if (cached) return cached;
+    if (cached) return isolated(request, cached);
     throw error;
   }
+}
+
+// The app's files served with the cross-origin isolation headers, so the wasm threads'
+// SharedArrayBuffer is available on static hosts that cannot send headers (the technique of
+// coi-serviceworker). Pages and workers both need them: an isolated page may only start workers
+// that are isolated too. The app loads nothing cross-origin, so nothing is blocked by them.
+const ISOLATION = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
+
+function isolated(request, response) {
+  if (response.headers.get('Cross-Origin-Embedder-Policy')) return response;
+  const headers = new Headers(response.headers);
+  for (const [name, value] of Object.entries(ISOLATION)) headers.set(name, value);
+  return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
 }

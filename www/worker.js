@@ -33,14 +33,30 @@ async function webgpuAdapter() {
   }
 }
 
-// One file of the model, from Cache Storage or else the network (then cached).
-async function fetchFile(url, onBytes) {
+// The SHA-256 of bytes as lowercase hex (the manifest's form).
+async function sha256(bytes) {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+  return Array.from(digest, (byte) => byte.toString(16).padStart(2, '0')).join('');
+}
+
+// A file against the manifest's size and SHA-256 (`expected`; nothing to check without one).
+async function matches(bytes, expected) {
+  return !expected || (bytes.length === expected.bytes && await sha256(bytes) === expected.sha256);
+}
+
+// One file of the model, from Cache Storage or else the network (then cached). With `expected`
+// (the manifest's { bytes, sha256 }), a cached copy that differs (damaged, or the site has a new
+// model under the same URL) is fetched again, and a download that differs is refused.
+async function fetchFile(url, onBytes, expected) {
   const cache = await caches.open(MODEL_CACHE);
   const hit = await cache.match(url);
   if (hit) {
     const bytes = new Uint8Array(await hit.arrayBuffer());
-    onBytes(bytes.length, bytes.length);
-    return { bytes, cached: true };
+    if (await matches(bytes, expected)) {
+      onBytes(bytes.length, bytes.length);
+      return { bytes, cached: true };
+    }
+    await cache.delete(url);
   }
   let response;
   try {
@@ -49,7 +65,8 @@ async function fetchFile(url, onBytes) {
     throw kindError('download', `cannot download ${url}: ${error.message} (offline, and not cached yet?)`);
   }
   if (!response.ok) throw kindError('download', `cannot download ${url}: HTTP ${response.status}`);
-  const expected = Number(response.headers.get('Content-Length')) || 0;
+  const declared = Number(response.headers.get('Content-Length')) || 0;
+  const whole = expected?.bytes || declared;
   const chunks = [];
   let received = 0;
   const reader = response.body.getReader();
@@ -58,16 +75,21 @@ async function fetchFile(url, onBytes) {
     if (done) break;
     chunks.push(value);
     received += value.length;
-    onBytes(received, Math.max(expected, received));
+    onBytes(received, Math.max(whole, received));
   }
-  if (expected && received !== expected) {
-    throw kindError('download', `${url} is incomplete: ${received} of ${expected} bytes arrived`);
+  if (declared && received !== declared) {
+    throw kindError('download', `${url} is incomplete: ${received} of ${declared} bytes arrived`);
   }
   const bytes = new Uint8Array(received);
   let at = 0;
   for (const chunk of chunks) {
     bytes.set(chunk, at);
     at += chunk.length;
+  }
+  if (!await matches(bytes, expected)) {
+    throw kindError('download', `${url} is not the file the site's models/manifest.json lists `
+      + `(${received} bytes with SHA-256 ${(await sha256(bytes)).slice(0, 12)}…, expected ${expected.bytes} bytes with `
+      + `${expected.sha256.slice(0, 12)}…): the file on the server is damaged, or was replaced without rebuilding the site`);
   }
   await cache.put(url, new Response(bytes, { headers: { 'Content-Length': String(received) } }));
   return { bytes, cached: false };
@@ -78,8 +100,9 @@ async function forget(urls) {
   await Promise.all(urls.map((url) => cache.delete(url)));
 }
 
-// The files of a model directory: config.json, model.safetensors, tokenizer.json.
-async function fetchModel(modelUrl, tokenizerUrl) {
+// The files of a model directory: config.json, model.safetensors, tokenizer.json, each checked
+// against `integrity` (the manifest's { config, weights, tokenizer: { bytes, sha256 } }) if given.
+async function fetchModel(modelUrl, tokenizerUrl, integrity) {
   const urls = {
     config: new URL('config.json', modelUrl).href,
     weights: new URL('model.safetensors', modelUrl).href,
@@ -92,7 +115,7 @@ async function fetchModel(modelUrl, tokenizerUrl) {
     self.postMessage({ event: 'progress', file, loaded: sum('loaded'), total: sum('total') });
   };
   const files = {};
-  for (const [key, url] of Object.entries(urls)) files[key] = await fetchFile(url, report(key));
+  for (const [key, url] of Object.entries(urls)) files[key] = await fetchFile(url, report(key), integrity?.[key]);
   return { urls, files, cached: Object.values(files).every((f) => f.cached) };
 }
 
@@ -132,11 +155,11 @@ function adapterName(adapter) {
 }
 
 const handlers = {
-  async load({ modelUrl, tokenizerUrl, backend }) {
+  async load({ modelUrl, tokenizerUrl, integrity, backend }) {
     await wasmReady;
     const adapter = backend === 'cpu' ? null : await webgpuAdapter();
     if (backend === 'webgpu' && !adapter) throw kindError('backend', 'WebGPU is not available in this browser');
-    let model = await fetchModel(modelUrl, tokenizerUrl);
+    let model = await fetchModel(modelUrl, tokenizerUrl, integrity);
     const create = async (choice) => {
       const { config, weights, tokenizer } = model.files;
       const text = new TextDecoder().decode(config.bytes);
@@ -155,7 +178,7 @@ const handlers = {
       if (!model.cached) throw error;
       // A cached copy that no longer loads (an older or damaged download): fetch it again once.
       await forget(Object.values(model.urls));
-      model = await fetchModel(modelUrl, tokenizerUrl);
+      model = await fetchModel(modelUrl, tokenizerUrl, integrity);
       loaded = await create(choice);
     }
     session?.free();

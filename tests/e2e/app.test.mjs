@@ -4,6 +4,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -360,6 +361,73 @@ function brokenSite() {
   writeFileSync(join(models, 'manifest.json'), JSON.stringify({ models: [entry('truncated'), entry('not-clipseg')] }));
   return root;
 }
+
+test('model files are checked against the manifest: a damaged or replaced file is refused or fetched again', async () => {
+  const root = mkdtempSync(join(scratch, 'site-'));
+  for (const entry of ['index.html', 'sw.js', 'www', 'pkg', 'vendor']) symlinkSync(join(DIST, entry), join(root, entry));
+  const served = join(root, 'models', 'm');
+  cpSync(MODEL_DIR, served, { recursive: true, dereference: true });
+  const staged = JSON.parse(readFileSync(join(DIST, 'models', 'manifest.json'), 'utf8')).models.find((m) => m.id === MODEL);
+  assert.match(staged.integrity.weights.sha256, /^[0-9a-f]{64}$/, 'the build writes each file\'s SHA-256');
+  const original = readFileSync(join(served, 'model.safetensors'));
+  const altered = Buffer.from(original);
+  altered[altered.length - 3] ^= 0x40; // a weight's bits: the file still parses
+  const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
+  const writeManifest = (weights) => writeFileSync(join(root, 'models', 'manifest.json'), JSON.stringify({
+    models: [{ ...staged, id: 'm', url: 'models/m/', tokenizer: 'models/m/tokenizer.json',
+      integrity: { ...staged.integrity, weights: { bytes: weights.length, sha256: sha256(weights) } } }],
+  }));
+  writeManifest(original);
+  const site = await serve(root);
+  const browser = await launch({ webgpu: false });
+  const weightsUrl = `${site.url}models/m/model.safetensors`;
+  const cachedWeights = (page) => page.evaluate(async (url) => {
+    const hit = await (await caches.open('clipseg-models-v1')).match(url);
+    return hit ? Array.from(new Uint8Array(await hit.arrayBuffer()).slice(-8)) : null;
+  }, weightsUrl);
+  const loaded = async (page) => {
+    await ready(page);
+    return page.evaluate(() => window.clipsegApp.segmenter.cached);
+  };
+  try {
+    const page = await openApp(browser, site.url, { backend: 'cpu', model: 'm' });
+    assert.equal(await loaded(page), false, 'first visit: downloaded');
+    await page.reload();
+    assert.equal(await loaded(page), true, 'second visit: from the cache');
+
+    // A cached copy damaged in Cache Storage is noticed and fetched again.
+    await page.evaluate(async ({ url, bytes }) => {
+      await (await caches.open('clipseg-models-v1')).put(url, new Response(new Uint8Array(bytes)));
+    }, { url: weightsUrl, bytes: Array.from(altered) });
+    await page.reload();
+    assert.equal(await loaded(page), false, 'a damaged cached copy is downloaded again');
+    assert.deepEqual(await cachedWeights(page), Array.from(original.subarray(-8)), 'and the cache holds the right file');
+
+    // The server's file replaced without rebuilding the site: refused with a clear message.
+    writeFileSync(join(served, 'model.safetensors'), altered);
+    await page.evaluate(() => caches.delete('clipseg-models-v1'));
+    await page.reload();
+    await page.waitForFunction(() => document.querySelector('#message')?.textContent, null, { timeout: 60_000 });
+    const text = await message(page);
+    assert.match(text, /not the file the site's models\/manifest\.json lists/);
+    assert.match(text, /rebuilding the site/);
+    await page.screenshot({ path: join(ARTIFACTS, 'model-integrity-mismatch.png') });
+
+    // A site rebuilt with a new model under the same URL: the old cached copy is replaced.
+    writeFileSync(join(served, 'model.safetensors'), original);
+    await page.reload();
+    assert.equal(await loaded(page), false);
+    writeFileSync(join(served, 'model.safetensors'), altered);
+    writeManifest(altered);
+    await page.reload();
+    assert.equal(await loaded(page), false, 'the new file is downloaded, not the old copy trusted by URL');
+    assert.deepEqual(await cachedWeights(page), Array.from(altered.subarray(-8)));
+    assert.deepEqual(page.errors, []);
+  } finally {
+    await browser.close();
+    await site.close();
+  }
+});
 
 test('a partial or wrong model gets a clear message with how to get one', async () => {
   const site = await serve(brokenSite());

@@ -37,11 +37,11 @@ export function relativeL2(actual, expected) {
 }
 
 /**
- * Serves `root` on a free localhost port, at the URL path `base`; `close()` stops it (the network
- * is then "off").
+ * Serves `root` on a free localhost port, at the URL path `base` (with the cross-origin isolation
+ * headers unless `isolate` is false); `close()` stops it (the network is then "off").
  */
-export async function serve(root = DIST, { base = '/' } = {}) {
-  const server = createServer(staticFiles(root, { base }));
+export async function serve(root = DIST, { base = '/', isolate = true } = {}) {
+  const server = createServer(staticFiles(root, { base, isolate }));
   await new Promise((done) => server.listen(0, '127.0.0.1', done));
   const url = `http://127.0.0.1:${server.address().port}${base}`;
   const sockets = new Set();

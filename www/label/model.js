@@ -110,6 +110,7 @@ export async function loadModel() {
     const loaded = await Segmenter.load({
       modelUrl: entry.url,
       tokenizerUrl: entry.tokenizer,
+      integrity: entry.integrity,
       backend,
       onProgress: ({ loaded: done, total }) => {
         if (mine !== token) return;

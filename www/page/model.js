@@ -101,6 +101,7 @@ export async function loadModel() {
     const loaded = await Segmenter.load({
       modelUrl: entry.url,
       tokenizerUrl: entry.tokenizer,
+      integrity: entry.integrity,
       backend,
       // The worker's total grows file by file; the manifest knows the whole from the start.
       onProgress: ({ loaded: done, total }) => mine === token && showProgress(done, Math.max(total, entry.bytes || 0, 1)),
