@@ -45,7 +45,7 @@ async function imagePayload(source) {
   try {
     bitmap = await createImageBitmap(source);
   } catch {
-    throw new SegmenterError(`${source.name || 'the file'} is not an image this browser can open`, { kind: 'image' });
+    throw new SegmenterError(`${source.name || 'the file'} is not an image this browser can open: use a PNG, JPEG, WebP, GIF or BMP file`, { kind: 'image' });
   }
   const { width, height } = bitmap;
   if (Math.max(width, height) <= MAX_SIDE) {

@@ -65,6 +65,11 @@ async function fetchFile(url, onBytes, expected) {
     throw kindError('download', `cannot download ${url}: ${error.message} (offline, and not cached yet?)`);
   }
   if (!response.ok) throw kindError('download', `cannot download ${url}: HTTP ${response.status}`);
+  // Static hosts that answer every unknown path with their index page say 200 to a missing file.
+  if (/text\/html/i.test(response.headers.get('Content-Type') ?? '')) {
+    throw kindError('download', `${url} answered with an HTML page, not the model's file: the site does not have `
+      + 'it (many hosts answer a missing file with a page). Check the model URL, or rebuild and upload the site with its models/');
+  }
   const declared = Number(response.headers.get('Content-Length')) || 0;
   const whole = expected?.bytes || declared;
   const chunks = [];
