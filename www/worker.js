@@ -7,6 +7,11 @@ import { Transfer, serve } from './rpc.js';
 
 const MODEL_CACHE = 'clipseg-models-v1';
 const wasmReady = init();
+// The wasm module's linear memory, for the soak test's memory curve (it never shrinks, so growth
+// after warm-up is a leak).
+wasmReady.then((exports) => {
+  self.wasmMemoryBytes = () => exports.memory.buffer.byteLength;
+});
 let session = null;
 let lostDevice = null;
 
