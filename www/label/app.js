@@ -14,6 +14,7 @@ import { currentRegions, forget, onRegions, pending, refresh } from './masks.js'
 import { currentSaveState, reportError, setBusy } from './messages.js';
 import { initModels, onModelReady, segmenter } from './model.js';
 import { rleReady } from './rle.js';
+import { claimProject } from './tabs.js';
 import { editor, save, store } from './state.js';
 import {
   acceptAll, brushSize, currentTool, fitBrush, holdBox, modifiersChanged, redrawInstances, redrawPreview, releaseBox, scaleBrush, setTool,
@@ -118,6 +119,7 @@ const ACTIONS = {
 };
 
 document.addEventListener('keydown', (event) => {
+  if (el.app.inert) return; // paused while another tab edits the project (tabs.js)
   modifiersChanged(event);
   if (typingIn(event.target) && event.key !== 'Escape') return;
   if (event.key === ' ' && !event.target.closest?.('button, a, summary, input[type="checkbox"]')) {
@@ -227,7 +229,26 @@ async function start() {
     document.body.dataset.restored = 'true';
   }
   store.persist();
-  store.watchTabs();
+  const oneTab = await claimProject({
+    save: () => store.save(),
+    reload: async () => {
+      const { project, history } = await store.restore(editor);
+      editor.replace(project, history);
+    },
+    pause: (text, takeOver) => {
+      el.app.inert = true;
+      el.pausedText.textContent = text;
+      el.takeOver.onclick = takeOver;
+      el.paused.hidden = false;
+      document.body.dataset.paused = 'true';
+    },
+    resume: () => {
+      el.app.inert = false;
+      el.paused.hidden = true;
+      document.body.dataset.paused = 'false';
+    },
+  });
+  if (!oneTab) store.watchTabs();
   updateHistoryUi();
   layout();
   await initModels().catch(reportError);

@@ -3,6 +3,7 @@
 const $ = (selector) => document.querySelector(selector);
 
 export const el = {
+  app: $('.label-app'), paused: $('#paused'), pausedText: $('#paused-text'), takeOver: $('#take-over'),
   modelForm: $('#model-form'), modelSelect: $('#model-select'), backendSelect: $('#backend-select'),
   loadButton: $('#load-button'), progress: $('#progress'), progressText: $('#progress-text'),
   demoBanner: $('#demo-banner'), message: $('#message'), notice: $('#notice'), toast: $('#toast'), status: $('#status'), activity: $('#activity'), saveState: $('#save-state'),

@@ -143,5 +143,9 @@ el.folderButton2.addEventListener('click', openFolder);
 watchFileDrags();
 document.addEventListener('drop', (event) => {
   dragEnded();
+  if (el.app.inert) { // paused while another tab edits the project (tabs.js)
+    event.preventDefault();
+    return;
+  }
   if (hasFiles(event)) dropped(event);
 });

@@ -50,7 +50,7 @@ async function transaction(db, stores, write) {
 /** Why a write failed, in words. */
 export function why(error) {
   if (error?.name === 'QuotaExceededError') return 'the browser’s storage for this site is full (free space, or export the dataset and start a new project)';
-  return error?.message || String(error);
+  return (error?.message || String(error)).replace(/\.$/, '');
 }
 
 const fresh = () => ({ project: Project.create(), history: new History() });
@@ -135,8 +135,9 @@ export class Store {
   }
 
   /**
-   * Two tabs of this page would each save their own copy of the project over the other's: each
-   * tab says hello, and one that hears another says so.
+   * Where tabs cannot be told apart by a Web Lock (www/label/tabs.js), two tabs of this page
+   * would each save their own copy of the project over the other's: each tab says hello, and one
+   * that hears another says so.
    */
   watchTabs(Channel = globalThis.BroadcastChannel) {
     if (!Channel) return;
@@ -198,7 +199,9 @@ export class Store {
       this.#failed = error;
       const text = why(error);
       this.#report.saveState('unsaved', `The last changes are not saved: ${text}`, () => this.save());
-      this.#report.error(`Your last change could not be saved: ${text}. It stays on the page; saving is tried again with the next change (or press Retry).`);
+      this.#report.error(this.#db
+        ? `Your last change could not be saved: ${text}. It stays on the page; saving is tried again with the next change (or press Retry).`
+        : `Your work cannot be saved in this browser: ${text}. It stays on this page: export the dataset before leaving.`);
     }
   }
 
