@@ -44,6 +44,12 @@ def main() -> None:
     rgb.save(png, format="PNG")
     (OUT / "truncated.png").write_bytes(png.getvalue()[: len(png.getvalue()) // 2])
     (OUT / "empty.png").write_bytes(b"")
+    # A decompression bomb: a BMP header that claims 40000×40000 (4.8 GB of pixels), and no pixels.
+    row = (40000 * 3 + 3) // 4 * 4
+    header = b"BM" + (54 + row * 40000 & 0xFFFFFFFF).to_bytes(4, "little") + bytes(4) + (54).to_bytes(4, "little")
+    header += (40).to_bytes(4, "little") + (40000).to_bytes(4, "little") + (40000).to_bytes(4, "little")
+    header += (1).to_bytes(2, "little") + (24).to_bytes(2, "little") + bytes(24)
+    (OUT / "bomb.bmp").write_bytes(header)
 
 
 if __name__ == "__main__":

@@ -75,11 +75,11 @@ test('image files of every kind: each opens at its displayed size or is refused 
   await page.evaluate(async (bytes) => {
     window.oddPhoto = new File([new Uint8Array(bytes)], 'chelsea.png', { type: 'image/png' });
   }, Array.from(readFileSync(PHOTO)));
-  const files = Object.fromEntries(['empty.png', 'truncated.png', 'text.png', 'page.jpg', 'drawing.svg', 'one-pixel.png',
+  const files = Object.fromEntries(['bomb.bmp', 'empty.png', 'truncated.png', 'text.png', 'page.jpg', 'drawing.svg', 'one-pixel.png',
     'gray-16bit.png', 'cmyk.jpg', 'exif-rotated.jpg', 'animated.gif', 'palette.png', 'alpha.png', 'photo.webp', 'photo.bmp']
     .map((name) => [name, Array.from(readFileSync(join(ODD, name)))]));
   const results = await outcomes('openAndSegment', files);
-  for (const name of ['empty.png', 'truncated.png', 'text.png', 'page.jpg', 'drawing.svg']) {
+  for (const name of ['bomb.bmp', 'empty.png', 'truncated.png', 'text.png', 'page.jpg', 'drawing.svg']) {
     assertRefused(results[name], 'image', name);
     assert.match(results[name].message, /PNG, JPEG/, `${name}: says what to use instead`);
   }
@@ -187,7 +187,7 @@ test('model URLs that serve no model: an HTML page, a missing tokenizer', async 
 });
 
 test('the page: each odd file is shown or explained, and the page keeps working', async () => {
-  for (const name of ['drawing.svg', 'gray-16bit.png', 'page.jpg', 'exif-rotated.jpg', 'empty.png', 'animated.gif']) {
+  for (const name of ['bomb.bmp', 'drawing.svg', 'gray-16bit.png', 'page.jpg', 'exif-rotated.jpg', 'empty.png', 'animated.gif']) {
     await page.setInputFiles('#file-input', join(ODD, name));
     await page.waitForFunction(() => document.body.dataset.busy === 'false', null, { timeout: 120_000 });
     const shown = await page.evaluate(() => window.clipsegApp.state.image?.name);
