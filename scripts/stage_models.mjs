@@ -24,7 +24,8 @@ if (!site) {
 }
 const staged = join(site, 'models');
 
-// The storage dtype of the weights, from the safetensors header (8-byte length, then JSON).
+// The storage dtype of the weights, from the safetensors header (8-byte length, then JSON):
+// F32, F16, or int8 for clipseg's int8 format.
 function storedDtype(file) {
   const fd = openSync(file, 'r');
   try {
@@ -32,7 +33,10 @@ function storedDtype(file) {
     readSync(fd, length, 0, 8, 0);
     const header = Buffer.alloc(Number(length.readBigUInt64LE()));
     readSync(fd, header, 0, header.length, 8);
-    const tensors = Object.entries(JSON.parse(header.toString('utf8'))).filter(([name]) => name !== '__metadata__');
+    const parsed = JSON.parse(header.toString('utf8'));
+    // `clipseg convert --dtype int8` marks its format (int8 matrices, f16 rest) in the metadata.
+    if (parsed.__metadata__?.clipseg_format === 'int8-per-row') return 'int8';
+    const tensors = Object.entries(parsed).filter(([name]) => name !== '__metadata__');
     return tensors.length ? tensors[0][1].dtype : 'unknown';
   } catch {
     return 'unreadable';

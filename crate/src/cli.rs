@@ -12,10 +12,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use burn::tensor::{DType, Device, Tensor};
+use burn::tensor::{Device, Tensor};
 use clap::{Parser, Subcommand, ValueEnum};
 use clipseg::imaging::decode_image;
-use clipseg::model_dir::ModelDir;
+use clipseg::model_dir::{ModelDir, Storage};
 use clipseg::{Error, ErrorKind, Segmenter};
 
 #[derive(Parser)]
@@ -111,6 +111,7 @@ enum Backend {
 enum StorageType {
     F16,
     F32,
+    Int8,
 }
 
 #[derive(Subcommand)]
@@ -142,7 +143,7 @@ enum Command {
         /// The directory to write: config.json, model.safetensors, tokenizer.json.
         #[arg(long)]
         to: PathBuf,
-        /// How the copy stores its weights (f16 halves the page's download; loaded as f32 either way).
+        /// How the copy stores its weights (f16 halves the page's download, int8 quarters it; loaded as f32 either way).
         #[arg(long, value_enum, default_value_t = StorageType::F16)]
         dtype: StorageType,
     },
@@ -200,12 +201,13 @@ fn convert(model: ModelDir, to: &Path, dtype: StorageType) -> Result<(), Error> 
     let bar = progress::steps("convert");
     bar.set_message("reading and checking the weights");
     let segmenter = Segmenter::from_parts(&config_json, weights, &tokenizer_json, &Device::flex())?;
-    let (dtype, name) = match dtype {
-        StorageType::F16 => (DType::F16, "f16"),
-        StorageType::F32 => (DType::F32, "f32"),
+    let (storage, name) = match dtype {
+        StorageType::F16 => (Storage::F16, "f16"),
+        StorageType::F32 => (Storage::F32, "f32"),
+        StorageType::Int8 => (Storage::Int8, "int8"),
     };
     bar.set_message(format!("writing the {name} copy to {}", to.display()));
-    segmenter.save_dir(&config_json, &tokenizer_json, to, dtype)?;
+    segmenter.save_dir(&config_json, &tokenizer_json, to, storage)?;
     bar.finish_and_clear();
     Ok(())
 }

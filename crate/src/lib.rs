@@ -5,6 +5,7 @@
 pub mod config;
 mod error;
 pub mod imaging;
+pub mod int8;
 pub mod labels;
 pub mod model;
 #[cfg(not(target_arch = "wasm32"))]

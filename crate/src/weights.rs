@@ -10,7 +10,7 @@ use burn::store::{
 use burn::tensor::DType;
 
 use crate::model::ClipSeg;
-use crate::Error;
+use crate::{int8, Error};
 
 /// Where the weights come from.
 pub enum WeightsSource {
@@ -85,6 +85,12 @@ pub fn load_weights(model: &mut ClipSeg, source: WeightsSource) -> Result<(), Er
     let origin = source.describe();
     let remapper = key_remapper(Naming::FromHf);
     match source {
+        // The int8 format is dequantized from memory (its scales are read first).
+        #[cfg(not(target_arch = "wasm32"))]
+        WeightsSource::SafetensorsFile(path) if file_is_int8(&path)? => {
+            let bytes = std::fs::read(&path).map_err(|e| Error::io(format!("cannot read {origin}: {e}")))?;
+            load_int8(model, bytes, &origin)
+        }
         #[cfg(not(target_arch = "wasm32"))]
         WeightsSource::SafetensorsFile(path) => {
             let store = SafetensorsStore::from_file(path).with_from_adapter(adapter()).remap(remapper);
@@ -95,11 +101,37 @@ pub fn load_weights(model: &mut ClipSeg, source: WeightsSource) -> Result<(), Er
             let store = burn::store::PytorchStore::from_file(path).remap(remapper);
             apply(model, store.validate(false).allow_partial(true), &origin)
         }
+        WeightsSource::SafetensorsBytes(bytes) if int8::is_int8(&bytes) => load_int8(model, bytes, &origin),
         WeightsSource::SafetensorsBytes(bytes) => {
             let store = SafetensorsStore::from_bytes(Some(bytes)).with_from_adapter(adapter()).remap(remapper);
             apply(model, store.validate(false).allow_partial(true), &origin)
         }
     }
+}
+
+/// Whether a safetensors file on disk is in the int8 format (read from its header only).
+#[cfg(not(target_arch = "wasm32"))]
+fn file_is_int8(path: &std::path::Path) -> Result<bool, Error> {
+    use std::io::Read;
+    let cannot = |e: std::io::Error| Error::io(format!("cannot read {}: {e}", path.display()));
+    let mut file = std::fs::File::open(path).map_err(cannot)?;
+    let mut length = [0u8; 8];
+    if file.read_exact(&mut length).is_err() {
+        return Ok(false); // too short for any safetensors file: the store's reader says so
+    }
+    // The header is JSON that names every tensor: a few hundred kB at most for CLIPSeg.
+    let header_len = u64::from_le_bytes(length).min(16 << 20);
+    let mut header = length.to_vec();
+    file.take(header_len).read_to_end(&mut header).map_err(cannot)?;
+    Ok(int8::is_int8(&header))
+}
+
+fn load_int8(model: &mut ClipSeg, bytes: Vec<u8>, origin: &str) -> Result<(), Error> {
+    let dequantize = int8::Dequantize::from_file(&bytes).map_err(|e| e.context(origin))?;
+    let store = SafetensorsStore::from_bytes(Some(bytes))
+        .with_from_adapter(dequantize.chain(adapter()))
+        .remap(key_remapper(Naming::FromHf));
+    apply(model, store.validate(false).allow_partial(true), origin)
 }
 
 fn apply<S>(model: &mut ClipSeg, mut store: S, origin: &str) -> Result<(), Error>

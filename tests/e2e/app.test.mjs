@@ -362,6 +362,42 @@ function brokenSite() {
   return root;
 }
 
+test('an int8 copy of the model, listed beside the f16 one, loads in the page with the masks of f32', async () => {
+  const root = mkdtempSync(join(scratch, 'site-'));
+  for (const entry of ['index.html', 'sw.js', 'www', 'pkg', 'vendor']) symlinkSync(join(DIST, entry), join(root, entry));
+  const int8Dir = join(root, 'models', 'tiny-int8');
+  execFileSync(CLI, ['convert', '--from', join(REPO, 'fixtures', MODEL), '--to', int8Dir, '--dtype', 'int8']);
+  cpSync(MODEL_DIR, join(root, 'models', MODEL), { recursive: true, dereference: true });
+  const manifest = JSON.parse(readFileSync(join(DIST, 'models', 'manifest.json'), 'utf8'));
+  const staged = manifest.models.find((m) => m.id === MODEL);
+  const int8Entry = { ...staged, id: 'tiny-int8', url: 'models/tiny-int8/', tokenizer: 'models/tiny-int8/tokenizer.json', dtype: 'int8', integrity: undefined };
+  writeFileSync(join(root, 'models', 'manifest.json'), JSON.stringify({ models: [staged, int8Entry] }));
+  const out = join(scratch, 'int8-cli.npy');
+  execFileSync(CLI, ['segment', '--model', int8Dir, '--image', PHOTO, '--prompt', 'a cat', '--logits', out]);
+  const int8Cli = readNpy(out);
+  const site = await serve(root);
+  const browser = await launch({ webgpu: false });
+  try {
+    const page = await openApp(browser, site.url, { backend: 'cpu', model: 'tiny-int8' });
+    await ready(page);
+    const options = await page.locator('#model-select option').allTextContents();
+    assert.ok(options.some((o) => o.startsWith('tiny-int8 (int8)')), options.join(' | '));
+    await upload(page, PHOTO);
+    await addPrompt(page, 'a cat');
+    const logits = await pageLogits(page, 'a cat');
+    // The browser dequantizes as the CLI does …
+    assertClose(logits, int8Cli, 'int8 logits, page vs CLI');
+    // … and the masks are those of the f32 model.
+    const f32 = reference.texts.subarray(0, logits.length);
+    const same = logits.filter((v, i) => (v > 0) === (f32[i] > 0)).length;
+    assert.ok(same / logits.length >= 0.99, `int8 masks agree with f32 on ${(100 * same / logits.length).toFixed(2)}%`);
+    assert.deepEqual(page.errors, []);
+  } finally {
+    await browser.close();
+    await site.close();
+  }
+});
+
 test('model files are checked against the manifest: a damaged or replaced file is refused or fetched again', async () => {
   const root = mkdtempSync(join(scratch, 'site-'));
   for (const entry of ['index.html', 'sw.js', 'www', 'pkg', 'vendor']) symlinkSync(join(DIST, entry), join(root, entry));
@@ -394,6 +430,16 @@ test('model files are checked against the manifest: a damaged or replaced file i
     assert.equal(await loaded(page), false, 'first visit: downloaded');
     await page.reload();
     assert.equal(await loaded(page), true, 'second visit: from the cache');
+    // Cached with the hash it was verified to have, so later loads need not hash the weights again.
+    const verifiedHash = () => page.evaluate(async (url) => (await (await caches.open('clipseg-models-v1')).match(url))
+      .headers.get('X-Clipseg-Verified-Sha256'), weightsUrl);
+    assert.equal(await verifiedHash(), sha256(original));
+    // A right copy cached without that hash (as an older version cached it) is hashed and kept.
+    await page.evaluate(async ({ url, bytes }) => {
+      await (await caches.open('clipseg-models-v1')).put(url, new Response(new Uint8Array(bytes)));
+    }, { url: weightsUrl, bytes: Array.from(original) });
+    await page.reload();
+    assert.equal(await loaded(page), true, 'an unmarked right copy is used from the cache');
 
     // A cached copy damaged in Cache Storage is noticed and fetched again.
     await page.evaluate(async ({ url, bytes }) => {

@@ -35,7 +35,7 @@ pub struct FetchArgs {
     /// Where the compact copy goes [default: models/ and the repository's name].
     #[arg(long)]
     to: Option<PathBuf>,
-    /// How the copy stores its weights (f16 halves the page's download; loaded as f32 either way).
+    /// How the copy stores its weights (f16 halves the page's download, int8 quarters it; loaded as f32 either way).
     #[arg(long, value_enum, default_value_t = StorageType::F16)]
     dtype: StorageType,
 }
