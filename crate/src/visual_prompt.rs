@@ -83,6 +83,9 @@ impl Region {
                     .collect::<Vec<bool>>()
             }
             Region::Mask { width, height, data } => {
+                if *width == 0 || *height == 0 {
+                    return Err(Error::prompt(format!("the mask is {width}×{height}: it has no pixel")));
+                }
                 if data.len() != *width as usize * *height as usize {
                     return Err(Error::prompt(format!(
                         "the mask has {} values, not {width}×{height}",
