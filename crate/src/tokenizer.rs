@@ -14,7 +14,11 @@ pub struct ClipTokenizer {
 
 impl ClipTokenizer {
     pub fn from_bytes(json: &[u8]) -> Result<Self, Error> {
-        let inner = Tokenizer::from_bytes(json)
+        // Parsed as JSON first: tokenizers panics (rather than erring) on some malformed
+        // `decoder` sections, and a checked JSON value never reaches that path.
+        let value: serde_json::Value = serde_json::from_slice(json)
+            .map_err(|e| Error::tokenizer(format!("tokenizer.json is not valid JSON: {e}")))?;
+        let inner: Tokenizer = serde_json::from_value(value)
             .map_err(|e| Error::tokenizer(format!("tokenizer.json is not a valid tokenizer: {e}")))?;
         let end_of_text = inner
             .token_to_id("<|endoftext|>")

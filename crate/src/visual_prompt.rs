@@ -83,6 +83,9 @@ impl Region {
                     .collect::<Vec<bool>>()
             }
             Region::Mask { width, height, data } => {
+                if *width == 0 || *height == 0 {
+                    return Err(Error::prompt(format!("the mask is {width}×{height}: it has no pixel")));
+                }
                 if data.len() != *width as usize * *height as usize {
                     return Err(Error::prompt(format!(
                         "the mask has {} values, not {width}×{height}",
@@ -131,10 +134,15 @@ fn blur(plane: &[f32], size: usize) -> Vec<f32> {
         .collect();
     let total: f64 = raw.iter().sum();
     let kernel: Vec<f32> = raw.iter().map(|k| (k / total) as f32).collect();
+    // Reflect-101 repeated until the index lands on the plane: planes narrower than the kernel
+    // (the model's 352 never is) reflect more than once, and a single pixel reflects onto itself.
     let reflect = |i: isize| -> usize {
-        let n = size as isize;
-        let i = if i < 0 { -i } else { i };
-        (if i >= n { 2 * (n - 1) - i } else { i }) as usize
+        let period = 2 * (size as isize - 1);
+        if period == 0 {
+            return 0;
+        }
+        let i = i.rem_euclid(period);
+        (if i >= size as isize { period - i } else { i }) as usize
     };
     let pass = |src: &[f32], horizontal: bool| -> Vec<f32> {
         let mut out = vec![0.0f32; size * size];
@@ -242,6 +250,21 @@ mod tests {
             let error = region.validate(100, 50).unwrap_err();
             assert_eq!(error.kind(), crate::ErrorKind::Prompt, "{region:?}: {error}");
         }
+    }
+
+    #[test]
+    fn blur_reflects_planes_narrower_than_its_kernel() {
+        // A constant plane stays constant however often the 15 taps reflect off its borders.
+        for size in 1..=8 {
+            let blurred = blur(&vec![2.0; size * size], size);
+            assert!(blurred.iter().all(|v| (v - 2.0).abs() < 1e-5), "size {size}: {blurred:?}");
+        }
+        // A 0 1 2 ramp on 3 pixels reflects as … 2 1 [0 1 2] 1 0 …: symmetric about the middle
+        // pixel, which stays 1 while the ends move by the same amount in opposite directions.
+        let plane: Vec<f32> = (0..9).map(|i| (i % 3) as f32).collect();
+        let blurred = blur(&plane, 3);
+        assert!((blurred[1] - 1.0).abs() < 1e-5, "{blurred:?}");
+        assert!((blurred[0] + blurred[2] - 2.0).abs() < 1e-5 && blurred.iter().all(|v| (0.0..=2.0).contains(v)), "{blurred:?}");
     }
 
     #[test]
