@@ -47,7 +47,7 @@ macro_rules! replays {
 
 replays!(image, tokenizer, tokenizer_json, config, weights_safetensors, weights_pytorch, region, coco, rle, yolo);
 
-/// The weights targets start from complete, loadable models (f32, the compact f16 copy, and
+/// The weights targets start from complete, loadable models (f32, the compact f16 copy, int8, and
 /// PyTorch's format), so their mutations explore the checks past the header, not just its parser.
 #[test]
 fn weights_seeds_load_into_the_fuzz_model() {
@@ -60,6 +60,7 @@ fn weights_seeds_load_into_the_fuzz_model() {
     let sources = [
         WeightsSource::SafetensorsBytes(std::fs::read(corpus.join("weights_safetensors/tiny_f32.safetensors")).unwrap()),
         WeightsSource::SafetensorsBytes(std::fs::read(corpus.join("weights_safetensors/tiny_f16_compact.safetensors")).unwrap()),
+        WeightsSource::SafetensorsBytes(std::fs::read(corpus.join("weights_safetensors/tiny_int8.safetensors")).unwrap()),
         WeightsSource::PytorchFile(corpus.join("weights_pytorch/tiny.bin")),
     ];
     for source in sources {
@@ -69,7 +70,7 @@ fn weights_seeds_load_into_the_fuzz_model() {
 }
 
 /// Writes the weights targets' safetensors seeds: the tiny fuzz model (`fuzz/weights/config.json`)
-/// as f32 and as the compact f16 copy, under the checkpoint's names, each checked to load.
+/// as f32, as the compact f16 copy and in the int8 format, under the checkpoint's names, each checked to load.
 /// (`fuzz/make_pytorch_seed.py` turns the f32 one into the `pytorch_model.bin` seed.) Run with
 /// `cargo test --test fuzz_corpus -- --ignored write_weights_seeds`.
 #[test]
@@ -101,4 +102,12 @@ fn write_weights_seeds() {
         clipseg::weights::load_weights(&mut loaded, WeightsSource::SafetensorsBytes(bytes.clone())).unwrap();
         std::fs::write(out.join(name), bytes).unwrap();
     }
+    // The int8 format, with int8 matrices in it (the MLPs' second layers have rows of 16).
+    let f32_bytes = std::fs::read(out.join("tiny_f32.safetensors")).unwrap();
+    let int8 = clipseg::int8::quantize(&f32_bytes).unwrap();
+    let stored = safetensors::SafeTensors::deserialize(&int8).unwrap();
+    assert!(stored.iter().any(|(_, view)| view.dtype() == safetensors::Dtype::I8));
+    let mut loaded = ClipSeg::new(&config, &Device::flex()).unwrap();
+    clipseg::weights::load_weights(&mut loaded, WeightsSource::SafetensorsBytes(int8.clone())).unwrap();
+    std::fs::write(out.join("tiny_int8.safetensors"), int8).unwrap();
 }
