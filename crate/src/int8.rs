@@ -1,6 +1,6 @@
-//! The int8 weights format: half the download of the compact f16 copy. Every large weight matrix
-//! (each Linear layer's and the token embedding table) is stored as `I8` with one f32 scale per
-//! row (`<name>_scale`, symmetric: `w ≈ q · scale`, `|q| ≤ 127`); everything else stays f16.
+//! The int8 weights format: half the download of the compact f16 copy. Every weight matrix with
+//! rows of 16 or more (the Linear layers, the token and position embedding tables) is stored as
+//! `I8` with one f32 scale per row (`<name>_scale`, symmetric: `w ≈ q · scale`, `|q| ≤ 127`); everything else stays f16.
 //! Loading turns the int8 rows back into f32, so every backend computes as with f16 weights.
 //! Names and layouts are the checkpoint's (PyTorch), like the other formats.
 

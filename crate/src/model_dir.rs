@@ -5,6 +5,7 @@ use std::path::Path;
 use burn::store::{BurnToPyTorchAdapter, FloatCastAdapter, ModuleAdapter, ModuleSnapshot, SafetensorsStore};
 use burn::tensor::{DType, Device};
 
+use crate::model::ClipSeg;
 use crate::weights::{key_remapper, Naming, WeightsSource};
 use crate::{int8, Error, Segmenter};
 
@@ -64,6 +65,25 @@ impl ModelDir {
     }
 }
 
+/// `model`'s weights as a `model.safetensors` file stored as `storage` says, under the Hugging
+/// Face names and in PyTorch's layout (what [`crate::weights::load_weights`] reads back).
+pub fn weights_bytes(model: &ClipSeg, storage: Storage) -> Result<Vec<u8>, Error> {
+    let dtype = match storage {
+        Storage::F32 | Storage::Int8 => DType::F32,
+        Storage::F16 => DType::F16,
+    };
+    let mut store = SafetensorsStore::from_bytes(None)
+        .with_to_adapter(BurnToPyTorchAdapter.chain(FloatCastAdapter::to(dtype)))
+        .remap(key_remapper(Naming::ToHf));
+    let cannot = |e: &dyn std::fmt::Display| Error::io(format!("cannot serialise the weights: {e}"));
+    model.save_into(&mut store).map_err(|e| cannot(&e))?;
+    let bytes = store.get_bytes().map_err(|e| cannot(&e))?;
+    match storage {
+        Storage::Int8 => int8::quantize(&bytes),
+        Storage::F32 | Storage::F16 => Ok(bytes),
+    }
+}
+
 impl Segmenter {
     /// Loads a Hugging Face CLIPSeg directory (or the compact copy `clipseg convert` writes).
     pub fn from_dir(dir: &Path, device: &Device) -> Result<Self, Error> {
@@ -78,18 +98,7 @@ impl Segmenter {
             .map_err(|e| Error::io(format!("cannot create {}: {e}", dir.display())))?;
         let weights = dir.join("model.safetensors");
         let cannot_write = |e: &dyn std::fmt::Display| Error::io(format!("cannot write {}: {e}", weights.display()));
-        let dtype = match storage {
-            Storage::F32 | Storage::Int8 => DType::F32,
-            Storage::F16 => DType::F16,
-        };
-        let mut store = SafetensorsStore::from_bytes(None)
-            .with_to_adapter(BurnToPyTorchAdapter.chain(FloatCastAdapter::to(dtype)))
-            .remap(key_remapper(Naming::ToHf));
-        self.model().save_into(&mut store).map_err(|e| cannot_write(&e))?;
-        let mut bytes = store.get_bytes().map_err(|e| cannot_write(&e))?;
-        if storage == Storage::Int8 {
-            bytes = int8::quantize(&bytes)?;
-        }
+        let bytes = weights_bytes(self.model(), storage).map_err(|e| e.context(weights.display()))?;
         // Written beside the target and renamed into place once complete, so replacing an older
         // copy (a re-fetch, a re-convert) never leaves a truncated file.
         let scratch = dir.join(".model.safetensors.partial");

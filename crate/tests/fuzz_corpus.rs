@@ -76,38 +76,23 @@ fn weights_seeds_load_into_the_fuzz_model() {
 #[test]
 #[ignore = "regenerates committed seeds"]
 fn write_weights_seeds() {
-    use burn::store::{BurnToPyTorchAdapter, FloatCastAdapter, KeyRemapper, ModuleAdapter, ModuleSnapshot, SafetensorsStore};
-    use burn::tensor::{DType, Device};
+    use burn::tensor::Device;
     use clipseg::model::ClipSeg;
+    use clipseg::model_dir::{weights_bytes, Storage};
     use clipseg::{ClipSegConfig, WeightsSource};
 
     let config = ClipSegConfig::from_json(include_str!("../../fuzz/weights/config.json")).unwrap();
     let model = ClipSeg::new(&config, &Device::flex()).unwrap();
-    // The refined head's names in Hugging Face checkpoints (crate::weights renames them back).
-    let to_hf = KeyRemapper::new()
-        .add_pattern(r"^decoder\.refined_head\.conv\.", "decoder.transposed_convolution.0.")
-        .unwrap()
-        .add_pattern(r"^decoder\.refined_head\.upsample1\.", "decoder.transposed_convolution.2.")
-        .unwrap()
-        .add_pattern(r"^decoder\.refined_head\.upsample2\.", "decoder.transposed_convolution.4.")
-        .unwrap();
     let out = fuzz_dir().join("corpus/weights_safetensors");
-    for (name, dtype) in [("tiny_f32.safetensors", DType::F32), ("tiny_f16_compact.safetensors", DType::F16)] {
-        let mut store = SafetensorsStore::from_bytes(None)
-            .with_to_adapter(BurnToPyTorchAdapter.chain(FloatCastAdapter::to(dtype)))
-            .remap(to_hf.clone());
-        model.save_into(&mut store).unwrap();
-        let bytes = store.get_bytes().unwrap();
+    // The int8 copy has int8 matrices in it: the MLPs' second layers have rows of 16.
+    let seeds = [("tiny_f32.safetensors", Storage::F32), ("tiny_f16_compact.safetensors", Storage::F16), ("tiny_int8.safetensors", Storage::Int8)];
+    for (name, storage) in seeds {
+        let bytes = weights_bytes(&model, storage).unwrap();
         let mut loaded = ClipSeg::new(&config, &Device::flex()).unwrap();
         clipseg::weights::load_weights(&mut loaded, WeightsSource::SafetensorsBytes(bytes.clone())).unwrap();
         std::fs::write(out.join(name), bytes).unwrap();
     }
-    // The int8 format, with int8 matrices in it (the MLPs' second layers have rows of 16).
-    let f32_bytes = std::fs::read(out.join("tiny_f32.safetensors")).unwrap();
-    let int8 = clipseg::int8::quantize(&f32_bytes).unwrap();
+    let int8 = std::fs::read(out.join("tiny_int8.safetensors")).unwrap();
     let stored = safetensors::SafeTensors::deserialize(&int8).unwrap();
     assert!(stored.iter().any(|(_, view)| view.dtype() == safetensors::Dtype::I8));
-    let mut loaded = ClipSeg::new(&config, &Device::flex()).unwrap();
-    clipseg::weights::load_weights(&mut loaded, WeightsSource::SafetensorsBytes(int8.clone())).unwrap();
-    std::fs::write(out.join("tiny_int8.safetensors"), int8).unwrap();
 }

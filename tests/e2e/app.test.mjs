@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ARTIFACTS, CLI, DIST, REPO, launch, readNpy, relativeL2, serve } from './harness.mjs';
@@ -370,7 +370,8 @@ test('an int8 copy of the model, listed beside the f16 one, loads in the page wi
   cpSync(MODEL_DIR, join(root, 'models', MODEL), { recursive: true, dereference: true });
   const manifest = JSON.parse(readFileSync(join(DIST, 'models', 'manifest.json'), 'utf8'));
   const staged = manifest.models.find((m) => m.id === MODEL);
-  const int8Entry = { ...staged, id: 'tiny-int8', url: 'models/tiny-int8/', tokenizer: 'models/tiny-int8/tokenizer.json', dtype: 'int8', integrity: undefined };
+  const int8Bytes = ['config.json', 'model.safetensors', 'tokenizer.json'].reduce((sum, f) => sum + statSync(join(int8Dir, f)).size, 0);
+  const int8Entry = { ...staged, id: 'tiny-int8', url: 'models/tiny-int8/', tokenizer: 'models/tiny-int8/tokenizer.json', dtype: 'int8', bytes: int8Bytes, integrity: undefined };
   writeFileSync(join(root, 'models', 'manifest.json'), JSON.stringify({ models: [staged, int8Entry] }));
   const out = join(scratch, 'int8-cli.npy');
   execFileSync(CLI, ['segment', '--model', int8Dir, '--image', PHOTO, '--prompt', 'a cat', '--logits', out]);
@@ -391,6 +392,7 @@ test('an int8 copy of the model, listed beside the f16 one, loads in the page wi
     const f32 = reference.texts.subarray(0, logits.length);
     const same = logits.filter((v, i) => (v > 0) === (f32[i] > 0)).length;
     assert.ok(same / logits.length >= 0.99, `int8 masks agree with f32 on ${(100 * same / logits.length).toFixed(2)}%`);
+    await page.screenshot({ path: join(ARTIFACTS, 'int8-model.png') });
     assert.deepEqual(page.errors, []);
   } finally {
     await browser.close();
