@@ -5,6 +5,8 @@ const params = new URLSearchParams(location.search);
 const MODEL_URL = params.get('model') ?? '/models/clipseg-full-random/';
 const TOKENIZER_URL = params.get('tokenizer') ?? undefined; // for model directories without one
 const BACKEND = params.get('backend') ?? 'auto';
+// threads=0: the CPU backend on one thread even where the threaded module runs.
+const THREADS = params.get('threads') !== '0';
 
 const out = document.getElementById('out');
 const log = (line) => {
@@ -38,7 +40,7 @@ async function run() {
     events.push(`${type}: ${message}`);
     log(events.at(-1));
   };
-  const options = { modelUrl: MODEL_URL, tokenizerUrl: TOKENIZER_URL, backend: BACKEND, onEvent };
+  const options = { modelUrl: MODEL_URL, tokenizerUrl: TOKENIZER_URL, backend: BACKEND, threads: THREADS, onEvent };
   let reported = 0;
   const onProgress = ({ loaded, total }) => {
     if (loaded - reported < total / 10 && loaded < total) return;
@@ -52,7 +54,7 @@ async function run() {
   first.dispose();
   const [load_ms, seg] = await timed('load (Cache Storage)', () => Segmenter.load(options));
   if (!seg.cached) throw new Error('the second load did not come from Cache Storage');
-  log(`backend: ${seg.backend} (${seg.adapter})`);
+  log(`backend: ${seg.backend} (${seg.adapter}, ${seg.threads} thread(s))`);
 
   // A different image each time, so that no encoding could be reused.
   const [coffee, astronaut] = await Promise.all([image('coffee_352.png'), image('astronaut_352.png')]);
@@ -74,6 +76,7 @@ async function run() {
     runtime: 'clipseg-web',
     backend: seg.backend,
     adapter: seg.adapter,
+    threads: seg.threads,
     download_ms,
     load_ms,
     encode_first_ms,

@@ -1,10 +1,12 @@
 // Times the ONNX export of the model (scripts/make_fixtures.py --full DIR --onnx) in ONNX Runtime
-// Web's wasm execution provider: session creation, whole forward passes with 1 prompt, and with 2
-// (ORT has no encode-the-image-once API, so every prompt reruns the whole graph).
+// Web's wasm execution provider (or, with ?ep=webgpu, its WebGPU one): session creation, whole
+// forward passes with 1 prompt, and with 2 (ORT has no encode-the-image-once API, so every prompt
+// reruns the whole graph).
 // Results go to window.benchResult (read by scripts/bench_web.mjs) and to the page.
-import * as ort from '/node_modules/onnxruntime-web/dist/ort.wasm.min.mjs';
-
 const params = new URLSearchParams(location.search);
+const EP = params.get('ep') ?? 'wasm';
+const ort = await import(EP === 'webgpu' ? '/node_modules/onnxruntime-web/dist/ort.webgpu.min.mjs'
+  : '/node_modules/onnxruntime-web/dist/ort.wasm.min.mjs');
 const MODEL_URL = params.get('model') ?? '/models/clipseg-full-random/model.onnx';
 const IMAGE_URL = params.get('image') ?? '/fixtures/images/astronaut_352.png';
 const RUNS = 5; // warm forwards per prompt count; their median is reported
@@ -75,7 +77,7 @@ async function run() {
   log(`fetched ${MODEL_URL} (${(bytes.length / 2 ** 20).toFixed(0)} MiB) in ${fetch_ms.toFixed(0)} ms`);
 
   started = performance.now();
-  const session = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'] });
+  const session = await ort.InferenceSession.create(bytes, { executionProviders: [EP] });
   const create_ms = performance.now() - started;
   log(`session created in ${create_ms.toFixed(0)} ms`);
 
@@ -104,6 +106,7 @@ async function run() {
   const forward2_ms = median(runs2);
   return {
     runtime: `onnxruntime-web ${ort.env.versions.web}`,
+    ep: EP,
     threads: ort.env.wasm.numThreads,
     image: IMAGE_URL,
     prompts: PROMPT_TEXTS,

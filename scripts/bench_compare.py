@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Compare `clipseg bench` (the Rust CLI, burn CPU backend) with ONNX Runtime on the same model.
 
-    python scripts/bench_compare.py [--model DIR] [--clipseg PATH] [--runs N] [--threads T]
+    python scripts/bench_compare.py [--model DIR] [--clipseg PATH] [--runs N] [--threads T] [--json FILE]
 
 DIR (default models/clipseg-full-random) must hold `model.onnx`, as written by
 `python scripts/make_fixtures.py --full DIR --onnx`: inputs pixel_values [1,3,352,352] float32,
@@ -114,6 +114,7 @@ def main() -> None:
     ap.add_argument("--clipseg", default="clipseg", metavar="PATH", help="the clipseg binary (default: on PATH)")
     ap.add_argument("--runs", type=int, default=5, help="timed runs per measurement, after one warm-up")
     ap.add_argument("--threads", type=int, default=2, help="ONNX Runtime intra-op threads")
+    ap.add_argument("--json", type=Path, metavar="FILE", help="also write both sides' timings to FILE")
     args = ap.parse_args()
 
     onnx_path = args.model / "model.onnx"
@@ -153,6 +154,10 @@ def main() -> None:
         print("| " + " | ".join(row) + " |")
     if why:
         print(f"\nclipseg: {why}")
+    if args.json:
+        record = {"model": str(args.model), "runs": args.runs, "cores": os.cpu_count(), "ort_threads": args.threads,
+                  "ort": ort, "clipseg": cs or None, "clipseg_error": why or None}
+        args.json.write_text(json.dumps(record, indent=1) + "\n")
 
 
 if __name__ == "__main__":

@@ -3,13 +3,16 @@
 // markdown table.
 //
 //   npm run bench:web -- [--model models/clipseg-full-random] [--backend cpu|webgpu|auto]
-//                        [--skip-ort] [--skip-clipseg]
+//                        [--skip-ort] [--skip-clipseg] [--json FILE]
+//
+// On the CPU it runs clipseg-web twice: on the single-thread module and on the threaded one.
+// --json FILE: every page's result, for scripts/bench.mjs.
 //
 // The model directory needs model.onnx for ORT (scripts/make_fixtures.py --full DIR --onnx) and
 // config.json + model.safetensors (+ tokenizer.json, else models/tokenizer.json) for clipseg-web,
 // which also needs dist/ (npm run build).
 import { createServer } from 'node:http';
-import { createReadStream, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { extname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +30,7 @@ try {
       backend: { type: 'string', default: 'auto' },
       'skip-ort': { type: 'boolean', default: false },
       'skip-clipseg': { type: 'boolean', default: false },
+      json: { type: 'string' },
     },
   }).values;
 } catch (error) {
@@ -95,7 +99,9 @@ const modelUrl = `/models/${modelPath.split(sep).join('/')}/`;
 const pages = [];
 if (!opts['skip-ort']) {
   if (!existsSync(join(modelDir, 'model.onnx'))) fail(`${opts.model}/model.onnx is missing (make_fixtures.py --full DIR --onnx)`);
-  pages.push(['ort', `/bench/ort.html?model=${modelUrl}model.onnx`]);
+  // ORT on the same kind of backend: its WebGPU execution provider beside clipseg-web's WebGPU.
+  const ep = opts.backend === 'webgpu' ? '&ep=webgpu' : '';
+  pages.push(['ort', `/bench/ort.html?model=${modelUrl}model.onnx${ep}`]);
 }
 if (!opts['skip-clipseg']) {
   if (!existsSync(join(REPO, 'dist', 'www', 'clipseg.js'))) fail('dist/www/clipseg.js is missing: run `npm run build`');
@@ -103,7 +109,10 @@ if (!opts['skip-clipseg']) {
     if (!existsSync(join(modelDir, file))) fail(`${opts.model}/${file} is missing`);
   }
   const tokenizer = existsSync(join(modelDir, 'tokenizer.json')) ? '' : '&tokenizer=/models/tokenizer.json';
-  pages.push(['clipseg', `/bench/clipseg.html?model=${modelUrl}&backend=${opts.backend}${tokenizer}`]);
+  const page = `/bench/clipseg.html?model=${modelUrl}&backend=${opts.backend}${tokenizer}`;
+  // On the CPU, the single-thread module too (its own worker), beside the threaded one.
+  if (opts.backend === 'cpu') pages.push(['clipseg-1', `${page}&threads=0`]);
+  pages.push(['clipseg', page]);
 }
 if (!pages.length) fail('nothing to run');
 
@@ -130,23 +139,44 @@ try {
   rmSync(profile, { recursive: true, force: true });
 }
 
+// Largest difference of prompt 0's sampled logits between two runs (the same image and prompt).
+const sampleDiff = (a, b) => (a && b ? Math.max(...a.sample.map((v, i) => Math.abs(v - b.sample[i]))) : undefined);
+if (opts.json) {
+  const strip = (result) => result && { ...result, sample: undefined };
+  const record = {
+    model: opts.model,
+    backend: opts.backend,
+    ...Object.fromEntries(Object.entries(results).map(([k, v]) => [k, strip(v)])),
+    max_diff_threads_vs_single: sampleDiff(results.clipseg, results['clipseg-1']),
+    max_diff_vs_ort: sampleDiff(results.clipseg, results.ort),
+  };
+  writeFileSync(opts.json, `${JSON.stringify(record, null, 1)}\n`);
+}
+
 const ms = (value) => (value === undefined ? '—'
   : Math.abs(value) >= 1000 ? `${(value / 1000).toFixed(2)} s` : `${value.toFixed(0)} ms`);
 const { ort, clipseg } = results;
+const single = results['clipseg-1'];
 const rows = [
-  ['load (clipseg: from Cache Storage; ORT: session create)', clipseg?.load_ms, ort?.create_ms],
-  ['first image encode / first forward (1 prompt)', clipseg?.encode_first_ms, ort?.first_ms],
-  ['second image encode / forward (1 prompt, median of the warm ones)', clipseg?.encode_ms, ort?.forward_ms],
-  ['first prompt decode (image encoded)', clipseg?.decode_first_ms, undefined],
-  ['prompt decode (image encoded)', clipseg?.decode_ms, undefined],
-  ['image + 1 prompt', clipseg && clipseg.encode_ms + clipseg.decode_ms, ort?.forward_ms],
-  ['one extra prompt (2 prompts − 1)', clipseg?.extra_prompt_ms, ort?.extra_prompt_ms],
+  ['load (clipseg: from Cache Storage; ORT: session create)', (r) => r.load_ms, ort?.create_ms],
+  ['first image encode / first forward (1 prompt)', (r) => r.encode_first_ms, ort?.first_ms],
+  ['second image encode / forward (1 prompt, median of the warm ones)', (r) => r.encode_ms, ort?.forward_ms],
+  ['first prompt decode (image encoded)', (r) => r.decode_first_ms, undefined],
+  ['prompt decode (image encoded)', (r) => r.decode_ms, undefined],
+  ['image + 1 prompt', (r) => r.encode_ms + r.decode_ms, ort?.forward_ms],
+  ['one extra prompt (2 prompts − 1)', (r) => r.extra_prompt_ms, ort?.extra_prompt_ms],
 ];
+const runs = [single, clipseg].filter(Boolean);
+const title = (r) => `clipseg-web (${r.backend}: ${r.adapter}${r.backend === 'cpu' ? `, ${r.threads} thread(s)` : ''})`;
 console.log(`\nmodel: ${opts.model}\n`);
-console.log(`| | clipseg-web (${clipseg ? `${clipseg.backend}: ${clipseg.adapter}` : 'not run'}) | `
-  + `${ort ? `${ort.runtime} (wasm, ${ort.threads} threads)` : 'ORT Web (not run)'} |`);
-console.log('|---|---:|---:|');
-for (const [label, a, b] of rows) console.log(`| ${label} | ${ms(a)} | ${ms(b)} |`);
+console.log(`| | ${runs.length ? runs.map(title).join(' | ') : 'clipseg-web (not run)'} | `
+  + `${ort ? `${ort.runtime} (${ort.ep === 'webgpu' ? 'WebGPU EP' : `wasm, ${ort.threads} threads`})` : 'ORT Web (not run)'} | clipseg / ORT |`);
+console.log(`|---|${'---:|'.repeat(Math.max(runs.length, 1) + 2)}`);
+for (const [label, of, b] of rows) {
+  const values = runs.map(of);
+  const ratio = values.length && b ? `${(values.at(-1) / b).toFixed(2)}×` : '—';
+  console.log(`| ${label} | ${(values.length ? values : [undefined]).map(ms).join(' | ')} | ${ms(b)} | ${ratio} |`);
+}
 console.log('');
 if (clipseg) console.log(`clipseg-web first load (network into Cache Storage): ${ms(clipseg.download_ms)}`);
 for (const event of clipseg?.events ?? []) console.log(`warning: the clipseg-web worker was restarted (${event})`);
@@ -154,8 +184,12 @@ if (ort) {
   console.log(`ORT: model fetch ${ms(ort.fetch_ms)}; forwards with 1 prompt ${ort.forward_runs.map(ms).join(', ')}; `
     + `with 2 prompts ${ort.forward2_runs.map(ms).join(', ')}`);
 }
+if (single && clipseg) {
+  const diff = sampleDiff(clipseg, single);
+  console.log(`cross-check: clipseg-web on 1 and on ${clipseg.threads} threads, max |difference| = ${diff.toExponential(2)}`);
+}
 if (ort && clipseg) {
-  const diff = Math.max(...ort.sample.map((v, i) => Math.abs(v - clipseg.sample[i])));
+  const diff = sampleDiff(clipseg, ort);
   console.log(`cross-check: "a photo of a cat" logits on astronaut_352.png, 121 sampled pixels, `
     + `max |clipseg − ORT| = ${diff.toExponential(2)}`);
 }

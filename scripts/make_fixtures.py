@@ -4,6 +4,7 @@
     python scripts/make_fixtures.py                 # fixtures/ (tiny random models) + tokenizer cases
     python scripts/make_fixtures.py --full DIR      # full-size random CLIPSeg (≈603 MB) + its reference
     python scripts/make_fixtures.py --full DIR --onnx   # ... and DIR/model.onnx for benchmarks
+    python scripts/make_fixtures.py --mid DIR --onnx    # the mid-size one (browser WebGPU benchmark)
     python scripts/make_fixtures.py --add-only      # fixtures/, keeping every stored reference tensor
 
 --add-only keeps each tensor already in a config's reference.safetensors byte for byte (after checking
@@ -482,6 +483,19 @@ FULL = dict(
     visual_box=[{"query": "astronaut_352", "prompt_image": "astronaut_352", "box": [110, 20, 240, 170]}],
 )
 
+# The browser WebGPU benchmark's model (scripts/bench.mjs): SwiftShader, WebGPU on this CPU-only
+# machine, runs at about 0.3 GFLOP/s, so the full size would take minutes per encode. Vision 384 × 6
+# layers and text 256 × 4 (27.6 M parameters) with the full decoder.
+MID = dict(
+    FULL,
+    config=dict(
+        FULL["config"],
+        text_config=text_config(256, 4, 4, 1024, eos=2),
+        vision_config=vision_config(384, 6, 6, 1536, patch=16, image_size=224),
+        projection_dim=256, extract_layers=[1, 3, 5],
+    ),
+)
+
 
 def build_model(config: dict, seed: int) -> CLIPSegForImageSegmentation:
     torch.manual_seed(seed)
@@ -780,11 +794,14 @@ def export_onnx(model, processor, out_dir: Path, prompts) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--full", type=Path, metavar="DIR", help="write the full-size random model + reference to DIR")
-    ap.add_argument("--onnx", action="store_true", help="with --full: also export DIR/model.onnx")
+    ap.add_argument("--mid", type=Path, metavar="DIR", help="write the mid-size random model (WebGPU benchmark) to DIR")
+    ap.add_argument("--onnx", action="store_true", help="with --full or --mid: also export DIR/model.onnx")
     ap.add_argument("--add-only", action="store_true", help="keep the stored reference tensors, add new ones")
     args = ap.parse_args()
-    if args.onnx and not args.full:
-        ap.error("--onnx needs --full DIR")
+    if args.onnx and not (args.full or args.mid):
+        ap.error("--onnx needs --full DIR or --mid DIR")
+    if args.full and args.mid:
+        ap.error("one of --full and --mid at a time")
     if not TOKENIZER_JSON.exists():
         sys.exit(f"{TOKENIZER_JSON} missing: run scripts/make_tokenizer.py first")
 
@@ -793,16 +810,17 @@ def main() -> None:
     hf_tokenizer = CLIPTokenizer(vocab=vocab, merges=merges, model_max_length=CONTEXT)
     processor = make_processor(hf_tokenizer)
 
-    if args.full:
+    if args.full or args.mid:
+        name, case, out_dir = ("full", FULL, args.full) if args.full else ("mid", MID, args.mid)
         torch.set_num_threads(os.cpu_count() or 1)
         image_files = [file for _, file, _ in PHOTOS.values()] + list(pil352_files().values())
         if not all((IMAGES / file).exists() for file in image_files):
             write_images()
         t0 = time.time()
-        model = write_model_dir("full", FULL, args.full, processor, SEED, link_tokenizer=False)
-        print(f"--full took {time.time() - t0:.0f}s")
+        model = write_model_dir(name, case, out_dir, processor, SEED, link_tokenizer=False)
+        print(f"--{name} took {time.time() - t0:.0f}s")
         if args.onnx:
-            export_onnx(model, processor, args.full, FULL["prompts"])
+            export_onnx(model, processor, out_dir, case["prompts"])
         return
 
     torch.set_num_threads(1)  # bit-reproducible CPU reductions

@@ -118,6 +118,9 @@ export interface LoadOptions {
   integrity?: ModelIntegrity;
   /** 'auto' (the default): WebGPU when the browser has an adapter, else the CPU (wasm). */
   backend?: Backend | 'auto';
+  /** false: the CPU backend stays on one thread even where the threaded wasm module could run
+   * (cross-origin isolated pages of a site that has it). Default true. */
+  threads?: boolean;
   onProgress?: (progress: DownloadProgress) => void;
   onEvent?: (event: SegmenterEvent) => void;
 }
@@ -190,6 +193,9 @@ export declare class Segmenter {
   readonly backend: Backend;
   /** The GPU adapter's description, or 'wasm CPU'. */
   readonly adapter: string;
+  /** The CPU backend's threads: more than 1 on the threaded wasm module (cross-origin isolated
+   * pages of a site that has it); 1 otherwise, and on WebGPU. */
+  readonly threads: number;
   /** The model's input side: images are resized to inputSize × inputSize. */
   readonly inputSize: number;
   /** The side of each logits map (352 for the CIDAS checkpoints). */

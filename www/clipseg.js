@@ -120,10 +120,12 @@ export class Segmenter {
    * integrity: { config, weights, tokenizer: { bytes, sha256 } } (a manifest entry's): downloads
    * that differ are refused, cached copies that differ are fetched again.
    * backend: 'webgpu' | 'cpu' | 'auto' (WebGPU when an adapter exists, else the CPU).
+   * threads: false keeps the CPU backend on one thread even where the threaded module could run
+   * (cross-origin isolated pages of a site that has it; default true).
    * onProgress({ file, loaded, total }): download progress, bytes.
    * onEvent({ type: 'device-lost' | 'recovered', message }): the worker had to be restarted.
    */
-  static async load({ modelUrl, tokenizerUrl, integrity, backend = 'auto', onProgress, onEvent } = {}) {
+  static async load({ modelUrl, tokenizerUrl, integrity, backend = 'auto', threads = true, onProgress, onEvent } = {}) {
     if (!modelUrl) throw new SegmenterError('load needs a modelUrl', { kind: 'usage' });
     if (!['webgpu', 'cpu', 'auto'].includes(backend)) {
       throw new SegmenterError(`unknown backend "${backend}" (webgpu, cpu or auto)`, { kind: 'backend' });
@@ -134,6 +136,7 @@ export class Segmenter {
       tokenizerUrl: tokenizerUrl && new URL(tokenizerUrl, base).href,
       integrity,
       backend,
+      threads: Boolean(threads),
     };
     const segmenter = new Segmenter(options, onProgress, onEvent);
     await segmenter.#start();
@@ -159,6 +162,9 @@ export class Segmenter {
     this.backend = null;
     /** The GPU adapter's description, or 'wasm CPU'. */
     this.adapter = null;
+    /** The CPU backend's threads: more than 1 on the threaded wasm module (cross-origin isolated
+     * pages of a site that has it); 1 otherwise, and on WebGPU. */
+    this.threads = null;
     /** The model's input side, pixels: images are resized to inputSize × inputSize. */
     this.inputSize = null;
     /** The side of each logits map (352 for the CIDAS checkpoints). */
@@ -180,7 +186,7 @@ export class Segmenter {
       },
     });
     const info = await this.#rpc.call('load', { ...this.#options, backend });
-    for (const key of ['backend', 'adapter', 'inputSize', 'logitsSize', 'cached']) this[key] = info[key];
+    for (const key of ['backend', 'adapter', 'threads', 'inputSize', 'logitsSize', 'cached']) this[key] = info[key];
   }
 
   async #send(message) {

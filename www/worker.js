@@ -1,17 +1,39 @@
 // The model's thread. It fetches the weights (through Cache Storage, with progress), runs the
 // wasm module (burn on WebGPU or on the CPU) and answers the page's requests one at a time, so
 // the page never waits on inference. Failures go back as { kind, message } (www/errors.js).
-import init, { Session } from '../pkg/clipseg.js';
 import { kindError } from './errors.js';
 import { Transfer, serve } from './rpc.js';
 
 const MODEL_CACHE = 'clipseg-models-v1';
-const wasmReady = init();
-// The wasm module's linear memory, for the soak test's memory curve (it never shrinks, so growth
-// after warm-up is a leak).
-wasmReady.then((exports) => {
-  self.wasmMemoryBytes = () => exports.memory.buffer.byteLength;
-});
+// rayon threads of the threaded module: one per core, up to 8 (each is a Web Worker with its own
+// stack in the shared memory; the model's matmuls gain little beyond that).
+const MAX_THREADS = 8;
+
+// The wasm modules, each started on first use. dist/pkg/ has WebGPU and a single-thread CPU
+// backend; dist/pkg-threads/ (scripts/build_threads.sh, where the site has it) is CPU only, on a
+// pool of threads, and needs a cross-origin isolated page (SharedArrayBuffer).
+let singleThreadModule = null;
+let threadedModule = null;
+const singleThread = () => (singleThreadModule ??= (async () => {
+  const wasm = await import('../pkg/clipseg.js');
+  return { wasm, exports: await wasm.default(), threads: 1 };
+})());
+const threaded = () => (threadedModule ??= (async () => {
+  if (!self.crossOriginIsolated) return null;
+  try {
+    const wasm = await import('../pkg-threads/clipseg.js');
+    const exports = await wasm.default();
+    const threads = Math.max(1, Math.min(MAX_THREADS, self.navigator.hardwareConcurrency || 1));
+    await wasm.initThreadPool(threads);
+    return { wasm, exports, threads };
+  } catch (error) {
+    console.warn(`clipseg: no wasm threads (${error?.message ?? error}); the CPU backend runs on one thread`);
+    return null;
+  }
+})());
+// The module a backend runs on: the CPU on threads where it can (and `threads` allows).
+const moduleFor = async (backend, threads) => (backend === 'cpu' && threads && await threaded()) || singleThread();
+
 let session = null;
 let lostDevice = null;
 
@@ -173,15 +195,16 @@ function adapterName(adapter) {
 }
 
 const handlers = {
-  async load({ modelUrl, tokenizerUrl, integrity, backend }) {
-    await wasmReady;
+  async load({ modelUrl, tokenizerUrl, integrity, backend, threads = true }) {
     const adapter = backend === 'cpu' ? null : await webgpuAdapter();
     if (backend === 'webgpu' && !adapter) throw kindError('backend', 'WebGPU is not available in this browser');
     let model = await fetchModel(modelUrl, tokenizerUrl, integrity);
+    let module;
     const create = async (choice) => {
       const { config, weights, tokenizer } = model.files;
       const text = new TextDecoder().decode(config.bytes);
-      return Session.create(choice, text, weights.bytes, tokenizer.bytes);
+      module = await moduleFor(choice, threads);
+      return module.wasm.Session.create(choice, text, weights.bytes, tokenizer.bytes);
     };
     let choice = adapter ? 'webgpu' : 'cpu';
     let loaded;
@@ -201,10 +224,14 @@ const handlers = {
     }
     session?.free();
     session = loaded;
+    // The memory of the module in use, for the soak test's memory curve (it never shrinks, so
+    // growth after warm-up is a leak).
+    self.wasmMemoryBytes = () => module.exports.memory.buffer.byteLength;
     lostDevice = null;
     return {
       backend: session.backend,
       adapter: adapterName(adapter),
+      threads: module.threads,
       cached: model.cached,
       inputSize: session.inputSize,
       logitsSize: session.logitsSize,

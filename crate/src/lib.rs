@@ -18,6 +18,10 @@ pub mod weights;
 mod web;
 #[cfg(target_arch = "wasm32")]
 mod web_labels;
+/// `initThreadPool(n)` of the threaded browser module: the worker starts n rayon threads (Web
+/// Workers sharing the module's memory) before its first session.
+#[cfg(all(target_arch = "wasm32", feature = "threads"))]
+pub use wasm_bindgen_rayon::init_thread_pool;
 
 pub use config::ClipSegConfig;
 pub use error::{Error, ErrorKind};

@@ -11,6 +11,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::Arc;
 
+#[cfg(feature = "gpu")]
 use burn::tensor::wgpu::WgpuSetup;
 use burn::tensor::Device;
 use image::RgbImage;
@@ -30,6 +31,7 @@ fn start() {
     console_error_panic_hook::set_once();
 }
 
+#[cfg(feature = "gpu")]
 thread_local! {
     /// burn's wgpu runtime can be initialised once per page; later sessions reuse its device.
     /// The setup stays alive with it: once its `wgpu::Instance` is dropped, the browser
@@ -66,6 +68,7 @@ pub(crate) fn js_error(error: Error) -> JsValue {
 async fn device_for(backend: &str) -> Result<(Device, &'static str), Error> {
     match backend {
         "cpu" => Ok((Device::flex(), "cpu")),
+        #[cfg(feature = "gpu")]
         "webgpu" => {
             if let Some((device, _)) = WEBGPU.with_borrow(Clone::clone) {
                 return Ok((device, "webgpu"));
@@ -77,6 +80,8 @@ async fn device_for(backend: &str) -> Result<(Device, &'static str), Error> {
             WEBGPU.set(Some((device.clone(), setup)));
             Ok((device, "webgpu"))
         }
+        #[cfg(not(feature = "gpu"))]
+        "webgpu" => Err(Error::backend("this build of the module has no WebGPU backend (the threaded CPU one)")),
         other => Err(Error::backend(format!("unknown backend \"{other}\" (expected webgpu or cpu)"))),
     }
 }

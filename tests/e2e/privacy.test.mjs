@@ -131,10 +131,16 @@ test('on a host that sends no isolation headers, the service worker adds them', 
     const page = await context.newPage();
     await page.goto(`${plain.url}?model=tiny-refined&backend=cpu`);
     assert.equal(await page.evaluate(() => self.crossOriginIsolated), false, 'the first visit is not isolated');
+    // Without isolation there is no SharedArrayBuffer: the CPU runs on the single-thread module.
+    await page.waitForFunction(() => document.body.dataset.ready === 'true', null, { timeout: 120_000 });
+    assert.equal(await page.evaluate(() => window.clipsegApp.segmenter.threads), 1);
     await page.evaluate(async () => navigator.serviceWorker.ready);
     await page.reload();
     assert.equal(await page.evaluate(() => self.crossOriginIsolated), true, 'pages the service worker serves are');
     await page.waitForFunction(() => document.body.dataset.ready === 'true', null, { timeout: 120_000 });
+    const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+    assert.equal(await page.evaluate(() => window.clipsegApp.segmenter.threads), Math.min(cores, 8),
+      'isolated by the service worker, the CPU runs on threads');
   } finally {
     await context.close();
     await plain.close();

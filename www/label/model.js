@@ -58,7 +58,8 @@ export function whenIdle() {
 
 function describeStatus() {
   const parts = [];
-  if (current) parts.push(current.backend === 'webgpu' ? `WebGPU · ${current.adapter}` : 'CPU (wasm)', model.id);
+  if (current) parts.push(current.backend === 'webgpu' ? `WebGPU · ${current.adapter}`
+    : `CPU (wasm${current.threads > 1 ? `, ${current.threads} threads` : ''})`, model.id);
   else parts.push(model ? 'Loading the model…' : 'No model loaded');
   setStatus(parts.join(' · '));
 }

@@ -87,7 +87,8 @@ export function updateStatus() {
   const parts = [];
   const model = segmenter();
   if (model) {
-    parts.push(model.backend === 'webgpu' ? `WebGPU · ${model.adapter}` : 'CPU (wasm)');
+    parts.push(model.backend === 'webgpu' ? `WebGPU · ${model.adapter}`
+      : `CPU (wasm${model.threads > 1 ? `, ${model.threads} threads` : ''})`);
     if (currentModel()) parts.push(currentModel().id);
   } else if (modelLoading()) {
     parts.push('Loading the model…');
