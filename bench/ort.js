@@ -9,7 +9,8 @@ const ort = await import(EP === 'webgpu' ? '/node_modules/onnxruntime-web/dist/o
   : '/node_modules/onnxruntime-web/dist/ort.wasm.min.mjs');
 const MODEL_URL = params.get('model') ?? '/models/clipseg-full-random/model.onnx';
 const IMAGE_URL = params.get('image') ?? '/fixtures/images/astronaut_352.png';
-const RUNS = 5; // warm forwards per prompt count; their median is reported
+// Warm forwards per prompt count; their median is reported.
+const RUNS = Number(params.get('runs') ?? 5);
 
 const SIZE = 352;
 const CONTEXT = 77;

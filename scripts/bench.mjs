@@ -64,7 +64,8 @@ try {
   }
   if (!opts['skip-cpu']) record.browser_cpu = step('browser-cpu', 'node', ['scripts/bench_web.mjs', '--model', opts.full, '--backend', 'cpu']);
   if (!opts['skip-webgpu']) {
-    record.browser_webgpu = step('browser-webgpu', 'node', ['scripts/bench_web.mjs', '--model', opts.mid, '--backend', 'webgpu']);
+    // One warm ORT forward per prompt count: each takes over a minute on SwiftShader.
+    record.browser_webgpu = step('browser-webgpu', 'node', ['scripts/bench_web.mjs', '--model', opts.mid, '--backend', 'webgpu', '--ort-runs', '1']);
   }
 } finally {
   rmSync(scratch, { recursive: true, force: true });

@@ -3,7 +3,7 @@
 // markdown table.
 //
 //   npm run bench:web -- [--model models/clipseg-full-random] [--backend cpu|webgpu|auto]
-//                        [--skip-ort] [--skip-clipseg] [--json FILE]
+//                        [--skip-ort] [--skip-clipseg] [--json FILE] [--ort-runs N]
 //
 // On the CPU it runs clipseg-web twice: on the single-thread module and on the threaded one.
 // --json FILE: every page's result, for scripts/bench.mjs.
@@ -31,6 +31,8 @@ try {
       'skip-ort': { type: 'boolean', default: false },
       'skip-clipseg': { type: 'boolean', default: false },
       json: { type: 'string' },
+      // ORT's warm forwards per prompt count (each is a whole forward: minutes on SwiftShader).
+      'ort-runs': { type: 'string', default: '5' },
     },
   }).values;
 } catch (error) {
@@ -101,7 +103,7 @@ if (!opts['skip-ort']) {
   if (!existsSync(join(modelDir, 'model.onnx'))) fail(`${opts.model}/model.onnx is missing (make_fixtures.py --full DIR --onnx)`);
   // ORT on the same kind of backend: its WebGPU execution provider beside clipseg-web's WebGPU.
   const ep = opts.backend === 'webgpu' ? '&ep=webgpu' : '';
-  pages.push(['ort', `/bench/ort.html?model=${modelUrl}model.onnx${ep}`]);
+  pages.push(['ort', `/bench/ort.html?model=${modelUrl}model.onnx${ep}&runs=${Number(opts['ort-runs'])}`]);
 }
 if (!opts['skip-clipseg']) {
   if (!existsSync(join(REPO, 'dist', 'www', 'clipseg.js'))) fail('dist/www/clipseg.js is missing: run `npm run build`');

@@ -198,6 +198,10 @@ const handlers = {
   async load({ modelUrl, tokenizerUrl, integrity, backend, threads = true }) {
     const adapter = backend === 'cpu' ? null : await webgpuAdapter();
     if (backend === 'webgpu' && !adapter) throw kindError('backend', 'WebGPU is not available in this browser');
+    let choice = adapter ? 'webgpu' : 'cpu';
+    // The wasm module (and its thread pool) starts while the model's files are read; create()
+    // awaits the same promise. Its failure is create()'s to report.
+    moduleFor(choice, threads).catch(() => {});
     let model = await fetchModel(modelUrl, tokenizerUrl, integrity);
     let module;
     const create = async (choice) => {
@@ -206,7 +210,6 @@ const handlers = {
       module = await moduleFor(choice, threads);
       return module.wasm.Session.create(choice, text, weights.bytes, tokenizer.bytes);
     };
-    let choice = adapter ? 'webgpu' : 'cpu';
     let loaded;
     try {
       loaded = await create(choice).catch(async (error) => {
