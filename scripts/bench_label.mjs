@@ -17,6 +17,7 @@ import { extname, join, normalize, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
+import { ISOLATION_HEADERS } from './serve.mjs';
 
 const REPO = resolve(fileURLToPath(import.meta.url), '../..');
 const { values: opts } = parseArgs({
@@ -45,7 +46,11 @@ function serve() {
     }
     const file = path.startsWith('/bench-model/') ? join(MODEL, path.slice('/bench-model/'.length)) : join(REPO, 'dist', path === '/' ? 'index.html' : path);
     if (!existsSync(file) || statSync(file).isDirectory()) return response.writeHead(404).end();
-    response.writeHead(200, { 'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream', 'Content-Length': statSync(file).size });
+    // Cross-origin isolated, as the site's own server and service worker make it: the CPU backend
+    // then runs on the threaded module.
+    response.writeHead(200, {
+      'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream', 'Content-Length': statSync(file).size, ...ISOLATION_HEADERS,
+    });
     createReadStream(file).pipe(response);
   });
   return new Promise((done) => server.listen(0, '127.0.0.1', () => done(server)));
