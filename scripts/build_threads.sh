@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Builds the browser module with threads into dist/pkg-threads/ (run after `trunk build`, which
-# builds the single-thread one into dist/pkg/; the worker picks this one when the page is
-# cross-origin isolated). rayon's pool runs on Web Workers that share the module's memory, which
+# Builds the browser module with threads into dist/pkg-threads/ (Trunk's post-build hook runs it,
+# scripts/post_build.sh, beside Trunk's single-thread module in dist/pkg/; the worker picks this
+# one for the CPU backend when the page is cross-origin isolated). rayon's pool runs on Web Workers that share the module's memory, which
 # needs the standard library rebuilt with atomics: stable Rust ships it prebuilt without them, and
 # rustup's toolchains here have no `rust-src`, so this uses Debian's rustc-web 1.96 with its
 # rust-web-src (`apt-get install rustc-web cargo-web rust-web-src`, bookworm-security) and

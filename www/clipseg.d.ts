@@ -204,6 +204,8 @@ export declare class Segmenter {
   readonly cached: boolean;
   /** The current image's size, null until `setImage`. */
   readonly image: ImageInfo | null;
+  /** The backend in words, for a status line: 'WebGPU · <adapter>' or 'CPU (wasm, 2 threads)'. */
+  readonly backendLabel: string;
 
   /**
    * Sets (and encodes, once) the image to segment. With a `key`, the worker keeps the encoded image:

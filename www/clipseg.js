@@ -175,6 +175,12 @@ export class Segmenter {
     this.image = null;
   }
 
+  /** The backend in words, for a status line: 'WebGPU · <adapter>' or 'CPU (wasm, 2 threads)'. */
+  get backendLabel() {
+    if (this.backend === 'webgpu') return `WebGPU · ${this.adapter}`;
+    return `CPU (wasm${this.threads > 1 ? `, ${this.threads} threads` : ''})`;
+  }
+
   async #start(backend = this.#options.backend) {
     this.#rpc?.close(new SegmenterError('the model worker was restarted: try again', { kind: 'usage' }));
     this.#rpc = connect(new Worker(WORKER_URL, { type: 'module' }), {

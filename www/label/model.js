@@ -58,8 +58,7 @@ export function whenIdle() {
 
 function describeStatus() {
   const parts = [];
-  if (current) parts.push(current.backend === 'webgpu' ? `WebGPU · ${current.adapter}`
-    : `CPU (wasm${current.threads > 1 ? `, ${current.threads} threads` : ''})`, model.id);
+  if (current) parts.push(current.backendLabel, model.id);
   else parts.push(model ? 'Loading the model…' : 'No model loaded');
   setStatus(parts.join(' · '));
 }

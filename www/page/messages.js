@@ -87,8 +87,7 @@ export function updateStatus() {
   const parts = [];
   const model = segmenter();
   if (model) {
-    parts.push(model.backend === 'webgpu' ? `WebGPU · ${model.adapter}`
-      : `CPU (wasm${model.threads > 1 ? `, ${model.threads} threads` : ''})`);
+    parts.push(model.backendLabel);
     if (currentModel()) parts.push(currentModel().id);
   } else if (modelLoading()) {
     parts.push('Loading the model…');
