@@ -20,6 +20,9 @@ if [ ${#targets[@]} -eq 0 ]; then
 fi
 # Built once up front, so the per-target time is fuzzing, not compiling.
 cargo +nightly fuzz build -O
+# Each build leaves its targets in deps/ (hundreds of MB each with ASan); those of earlier builds
+# are no longer linked from the release folder (one link left): removed, so the disk stays bounded.
+find "$CARGO_TARGET_DIR"/*/release/deps -maxdepth 1 -type f -links 1 -perm -u+x ! -name '*.*' -delete
 scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT
 for target in "${targets[@]}"; do
