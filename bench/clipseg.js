@@ -55,6 +55,8 @@ async function run() {
   const [load_ms, seg] = await timed('load (Cache Storage)', () => Segmenter.load(options));
   if (!seg.cached) throw new Error('the second load did not come from Cache Storage');
   log(`backend: ${seg.backend} (${seg.adapter}, ${seg.threads} thread(s))`);
+  const { files_ms, module_wait_ms, create_ms } = seg.loadTimings;
+  log(`load from Cache Storage: files ${files_ms.toFixed(0)} ms, then module ${module_wait_ms.toFixed(0)} ms, model ${create_ms.toFixed(0)} ms`);
 
   // A different image each time, so that no encoding could be reused.
   const [coffee, astronaut] = await Promise.all([image('coffee_352.png'), image('astronaut_352.png')]);
@@ -79,6 +81,7 @@ async function run() {
     threads: seg.threads,
     download_ms,
     load_ms,
+    load_timings: seg.loadTimings,
     encode_first_ms,
     encode_ms,
     decode_first_ms,

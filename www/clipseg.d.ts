@@ -202,6 +202,9 @@ export declare class Segmenter {
   readonly logitsSize: number;
   /** True when the model's files came from Cache Storage. */
   readonly cached: boolean;
+  /** Where the load's time went, ms: reading the model's files, then waiting for the wasm module
+   * that was starting meanwhile, then building the model. */
+  readonly loadTimings: { files_ms: number; module_wait_ms: number; create_ms: number };
   /** The current image's size, null until `setImage`. */
   readonly image: ImageInfo | null;
   /** The backend in words, for a status line: 'WebGPU · <adapter>' or 'CPU (wasm, 2 threads)'. */

@@ -171,6 +171,10 @@ export class Segmenter {
     this.logitsSize = null;
     /** True when the model's files came from Cache Storage. */
     this.cached = false;
+    /** Where the load's time went, ms: reading the model's files (files_ms), then waiting for
+     * the wasm module that was starting meanwhile (module_wait_ms), then building the model
+     * (create_ms). */
+    this.loadTimings = null;
     /** The current image's size as processed: { width, height, originalWidth, originalHeight, scaled }. */
     this.image = null;
   }
@@ -193,6 +197,7 @@ export class Segmenter {
     });
     const info = await this.#rpc.call('load', { ...this.#options, backend });
     for (const key of ['backend', 'adapter', 'threads', 'inputSize', 'logitsSize', 'cached']) this[key] = info[key];
+    this.loadTimings = info.timings;
   }
 
   async #send(message) {

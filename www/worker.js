@@ -202,13 +202,20 @@ const handlers = {
     // The wasm module (and its thread pool) starts while the model's files are read; create()
     // awaits the same promise. Its failure is create()'s to report.
     moduleFor(choice, threads).catch(() => {});
+    const started = performance.now();
     let model = await fetchModel(modelUrl, tokenizerUrl, integrity);
+    const timings = { files_ms: performance.now() - started };
     let module;
     const create = async (choice) => {
       const { config, weights, tokenizer } = model.files;
       const text = new TextDecoder().decode(config.bytes);
+      const waited = performance.now();
       module = await moduleFor(choice, threads);
-      return module.wasm.Session.create(choice, text, weights.bytes, tokenizer.bytes);
+      const creating = performance.now();
+      timings.module_wait_ms = creating - waited;
+      const created = await module.wasm.Session.create(choice, text, weights.bytes, tokenizer.bytes);
+      timings.create_ms = performance.now() - creating;
+      return created;
     };
     let loaded;
     try {
@@ -236,6 +243,7 @@ const handlers = {
       adapter: adapterName(adapter),
       threads: module.threads,
       cached: model.cached,
+      timings,
       inputSize: session.inputSize,
       logitsSize: session.logitsSize,
     };
