@@ -202,9 +202,15 @@ const handlers = {
     // The wasm module (and its thread pool) starts while the model's files are read; create()
     // awaits the same promise. Its failure is create()'s to report.
     moduleFor(choice, threads).catch(() => {});
-    const started = performance.now();
-    let model = await fetchModel(modelUrl, tokenizerUrl, integrity);
-    const timings = { files_ms: performance.now() - started };
+    const timings = { files_ms: 0 };
+    let model;
+    // Every read of the files counts, the second one too (after a cached copy failed to load).
+    const readFiles = async () => {
+      const started = performance.now();
+      model = await fetchModel(modelUrl, tokenizerUrl, integrity);
+      timings.files_ms += performance.now() - started;
+    };
+    await readFiles();
     let module;
     const create = async (choice) => {
       const { config, weights, tokenizer } = model.files;
@@ -229,7 +235,7 @@ const handlers = {
       if (!model.cached) throw error;
       // A cached copy that no longer loads (an older or damaged download): fetch it again once.
       await forget(Object.values(model.urls));
-      model = await fetchModel(modelUrl, tokenizerUrl, integrity);
+      await readFiles();
       loaded = await create(choice);
     }
     session?.free();

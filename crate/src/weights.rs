@@ -92,11 +92,11 @@ impl ModuleAdapter for HalfToF32 {
             return tensor;
         }
         let (name, shape) = (tensor.name.clone(), tensor.shape.clone());
-        bridge::map_data(tensor, name, DType::F32, shape.clone(), move |data| {
+        bridge::map_data(tensor, name, DType::F32, shape, |data| {
             let (halves, rest) = data.as_bytes().as_chunks::<2>();
             debug_assert!(rest.is_empty());
             let floats: Vec<f32> = halves.iter().map(|&bytes| f16_bits_to_f32(u16::from_le_bytes(bytes))).collect();
-            TensorData::new(floats, shape.clone())
+            TensorData::new(floats, data.shape().clone())
         })
     }
 
