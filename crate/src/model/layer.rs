@@ -2,10 +2,10 @@
 
 use burn::module::Module;
 use burn::nn::{LayerNorm, LayerNormConfig, Linear, LinearConfig};
-use burn::tensor::activation::{gelu, relu, sigmoid};
-use burn::tensor::module::attention;
-use burn::tensor::ops::AttentionModuleOptions;
+use burn::tensor::activation::{gelu, relu};
 use burn::tensor::{Device, Tensor};
+
+use super::ops::{quick_gelu, self_attention};
 
 use crate::config::Activation;
 
@@ -33,9 +33,7 @@ impl SelfAttention {
         let q = heads(self.q_proj.forward(x.clone()));
         let k = heads(self.k_proj.forward(x.clone()));
         let v = heads(self.v_proj.forward(x));
-        // Scale defaults to 1/sqrt(head_dim), as in CLIP.
-        let options = AttentionModuleOptions { scale: None, softcap: None, is_causal: causal };
-        let context = attention(q, k, v, None, None, options);
+        let context = self_attention(q, k, v, causal);
         self.out_proj.forward(context.swap_dims(1, 2).reshape([batch, tokens, width]))
     }
 }
@@ -53,8 +51,7 @@ impl Mlp {
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
         let h = self.fc1.forward(x);
         let h = match self.activation {
-            // CLIP's approximation of GELU: x * sigmoid(1.702 x).
-            Activation::QuickGelu => h.clone() * sigmoid(h * 1.702),
+            Activation::QuickGelu => quick_gelu(h),
             Activation::Gelu => gelu(h),
             Activation::Relu => relu(h),
         };

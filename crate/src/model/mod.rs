@@ -1,8 +1,10 @@
 //! CLIPSeg (Lüddecke & Ecker, CVPR 2022): a frozen CLIP plus a small conditional decoder.
 //! Field names follow the Hugging Face checkpoint so weights load by name.
 
+mod cpu_math;
 mod decoder;
 mod layer;
+mod ops;
 mod text;
 mod vision;
 
