@@ -41,10 +41,11 @@ pub struct Segmenter {
     texts: Mutex<TextCache>,
 }
 
-/// An image run through the vision tower once: the activations the decoder reads, and the
-/// decoded picture (a visual prompt on the image itself reads it).
+/// An image run through the vision tower once: its kept activations reduced to the decoder's
+/// width (all the decoder reads of it, a twelfth of the activations' size), and the decoded
+/// picture (a visual prompt on the image itself reads it).
 pub struct EncodedImage {
-    activations: Vec<Tensor<3>>,
+    reduced: Vec<Tensor<3>>,
     image: Arc<RgbImage>,
 }
 
@@ -63,16 +64,11 @@ impl EncodedImage {
         self.image.height()
     }
 
-    /// The kept vision activations, shallowest first (for checking against the reference).
-    pub fn activations(&self) -> &[Tensor<3>] {
-        &self.activations
-    }
-
-    /// One value of the deepest kept activation: reading it waits until the encode has run
+    /// One value of the last reduced activation: reading it waits until the encode has run
     /// (how the browser, which cannot block, times the encode and catches device errors).
     pub fn probe(&self) -> Tensor<3> {
-        let deepest = self.activations.last().expect("at least one kept layer");
-        deepest.clone().slice([0..1, 0..1, 0..1])
+        let last = self.reduced.last().expect("at least one kept layer");
+        last.clone().slice([0..1, 0..1, 0..1])
     }
 }
 
@@ -222,12 +218,19 @@ impl Segmenter {
         Tensor::from_data(TensorData::new(pixels, [1, 3, size, size]), &self.device)
     }
 
-    /// Runs the vision tower up to the last layer the decoder reads.
+    /// Runs the vision tower up to the last layer the decoder reads, and the decoder's
+    /// per-image part.
     pub fn encode_image(&self, image: impl Into<Arc<RgbImage>>) -> EncodedImage {
         let image = image.into();
-        let pixels = self.pixel_tensor(preprocess(&image, self.input_size() as u32));
-        let activations = self.model.encode_image(pixels, &self.config.extract_layers);
-        EncodedImage { activations, image }
+        let reduced = self.model.reduce(&self.vision_activations(&image));
+        EncodedImage { reduced, image }
+    }
+
+    /// The vision hidden states the decoder reads, shallowest first (what
+    /// [`Self::encode_image`] reduces; public for checking against the reference).
+    pub fn vision_activations(&self, image: &RgbImage) -> Vec<Tensor<3>> {
+        let pixels = self.pixel_tensor(preprocess(image, self.input_size() as u32));
+        self.model.encode_image(pixels, &self.config.extract_layers)
     }
 
     /// CLIP token ids of a prompt (start and end tokens included, at most 77).
@@ -275,13 +278,13 @@ impl Segmenter {
     pub fn decode(&self, image: &EncodedImage, conditionals: Tensor<2>) -> Tensor<3> {
         let count = conditionals.dims()[0];
         if count <= DECODE_BATCH {
-            return self.model.decode(&image.activations, conditionals);
+            return self.model.decode(&image.reduced, conditionals);
         }
         let passes = (0..count)
             .step_by(DECODE_BATCH)
             .map(|start| {
                 let rows = conditionals.clone().slice(start..(start + DECODE_BATCH).min(count));
-                self.model.decode(&image.activations, rows)
+                self.model.decode(&image.reduced, rows)
             })
             .collect();
         Tensor::cat(passes, 0)

@@ -72,17 +72,22 @@ impl Decoder {
         }
     }
 
-    /// `activations`: the kept vision hidden states of one image, shallowest first, each
-    /// [1, tokens, width]. `conditionals`: [prompts, projection_dim].
-    /// Returns logits [prompts, H, W] at the input resolution.
-    pub fn forward(&self, activations: &[Tensor<3>], conditionals: Tensor<2>) -> Tensor<3> {
+    /// The kept vision hidden states of one image (shallowest first, each [1, tokens, width])
+    /// reduced to `reduce_dim`, deepest first: the part of the decoder that does not depend on
+    /// the prompt, so it runs once per image.
+    pub fn reduce(&self, activations: &[Tensor<3>]) -> Vec<Tensor<3>> {
+        activations.iter().rev().zip(&self.reduces).map(|(activation, reduce)| reduce.forward(activation.clone())).collect()
+    }
+
+    /// `reduced`: [`Self::reduce`]'s output for one image. `conditionals`: [prompts,
+    /// projection_dim]. Returns logits [prompts, H, W] at the input resolution.
+    pub fn forward(&self, reduced: &[Tensor<3>], conditionals: Tensor<2>) -> Tensor<3> {
         let mut x: Option<Tensor<3>> = None;
-        for (step, activation) in activations.iter().rev().enumerate() {
-            let reduced = self.reduces[step].forward(activation.clone());
+        for (step, reduced) in reduced.iter().enumerate() {
             // Before FiLM the state is shared by all prompts (batch 1); broadcasting widens it.
             let mut h = match x {
-                Some(previous) => reduced + previous,
-                None => reduced,
+                Some(previous) => reduced.clone() + previous,
+                None => reduced.clone(),
             };
             if step == self.conditional_layer {
                 let scale = self.film_mul.forward(conditionals.clone()).unsqueeze_dim::<3>(1);

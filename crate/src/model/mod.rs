@@ -65,8 +65,14 @@ impl ClipSeg {
         self.clip.visual_projection.forward(self.clip.vision_model.pooled(pixels))
     }
 
-    /// Logits [prompts, H, W] for each conditional against one encoded image.
-    pub fn decode(&self, activations: &[Tensor<3>], conditionals: Tensor<2>) -> Tensor<3> {
-        self.decoder.forward(activations, conditionals)
+    /// The decoder's per-image part: the activations reduced to its width (see
+    /// [`Decoder::reduce`]).
+    pub fn reduce(&self, activations: &[Tensor<3>]) -> Vec<Tensor<3>> {
+        self.decoder.reduce(activations)
+    }
+
+    /// Logits [prompts, H, W] for each conditional against one image's reduced activations.
+    pub fn decode(&self, reduced: &[Tensor<3>], conditionals: Tensor<2>) -> Tensor<3> {
+        self.decoder.forward(reduced, conditionals)
     }
 }
