@@ -39,17 +39,20 @@ pub fn exp(x: f32) -> f32 {
 /// Lanes the reductions below keep, so that they vectorise without reassociating floats.
 const LANES: usize = 16;
 
+/// The largest value (NaNs ignored, as `f32::max` does). A comparison rather than `f32::max`,
+/// which wasm lowers to a call to libm's `fmaxf` per element.
 #[inline(always)]
 fn max(values: &[f32]) -> f32 {
+    let larger = |m: f32, v: f32| if v > m { v } else { m };
     let mut lanes = [f32::NEG_INFINITY; LANES];
     let chunks = values.chunks_exact(LANES);
     let rest = chunks.remainder();
     for chunk in chunks {
         for (lane, &v) in lanes.iter_mut().zip(chunk) {
-            *lane = lane.max(v);
+            *lane = larger(*lane, v);
         }
     }
-    rest.iter().chain(&lanes).fold(f32::NEG_INFINITY, |m, &v| m.max(v))
+    rest.iter().chain(&lanes).fold(f32::NEG_INFINITY, |m, &v| larger(m, v))
 }
 
 /// Replaces each value by e^(scale·(v − max)) and returns their sum.
