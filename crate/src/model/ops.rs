@@ -3,7 +3,7 @@
 //! burn's own operations (the trait's default bodies).
 
 use burn::backend::tensor::FloatTensor;
-use burn::backend::ops::{ActivationOps, FloatTensorOps};
+use burn::backend::ops::FloatTensorOps;
 use burn::backend::{backend_extension, Backend, Flex, TensorMetadata};
 use burn::tensor::ops::AttentionModuleOptions;
 use burn::tensor::{DType, Slice, Tensor};
@@ -28,8 +28,7 @@ pub trait ModelOps: Backend {
     /// CLIP's approximation of GELU: x · σ(1.702 x).
     #[fusion(default)]
     fn quick_gelu(x: FloatTensor<Self>) -> FloatTensor<Self> {
-        let scaled = Self::float_mul_scalar(x.clone(), 1.702f32.into());
-        Self::float_mul(x, Self::sigmoid(scaled))
+        burn_quick_gelu::<Self>(x)
     }
 }
 
@@ -37,6 +36,12 @@ pub trait ModelOps: Backend {
 fn burn_attention<B: Backend>(q: FloatTensor<B>, k: FloatTensor<B>, v: FloatTensor<B>, causal: bool) -> FloatTensor<B> {
     let options = AttentionModuleOptions { scale: None, softcap: None, is_causal: causal };
     B::attention(q, k, v, None, None, options)
+}
+
+/// QuickGELU from burn's operations.
+fn burn_quick_gelu<B: Backend>(x: FloatTensor<B>) -> FloatTensor<B> {
+    let scaled = B::float_mul_scalar(x.clone(), 1.702f32.into());
+    B::float_mul(x, B::sigmoid(scaled))
 }
 
 /// Attention scores computed at once, at most (f32: 1 MB, within a core's L2).
@@ -57,9 +62,10 @@ impl ModelOps for Flex {
         }
         let [batch, heads, queries, head_dim] = q.shape().dims::<4>();
         let keys = k.shape().dims::<4>()[2];
+        let value_dim = v.shape().dims::<4>()[3];
         let scale = 1.0 / (head_dim as f32).sqrt();
-        let flat = |t: FlexTensor, tokens: usize| Self::float_reshape(t, [batch * heads, tokens, head_dim].into());
-        let (q, k, v) = (flat(q, queries), flat(k, keys), flat(v, keys));
+        let flat = |t: FlexTensor, tokens: usize, width: usize| Self::float_reshape(t, [batch * heads, tokens, width].into());
+        let (q, k, v) = (flat(q, queries, head_dim), flat(k, keys, head_dim), flat(v, keys, value_dim));
         // Two matmuls around a softmax for a group of heads at a time, sized so that the
         // group's scores (1 MB) stay in cache: flex's own attention does the same per head,
         // with a scalar `exp`. One group for the text tower's few tokens; a head per group for
@@ -77,13 +83,12 @@ impl ModelOps for Flex {
             })
             .collect();
         let context = if contexts.len() == 1 { contexts.into_iter().next().unwrap() } else { Self::float_cat(contexts, 0) };
-        Self::float_reshape(context, [batch, heads, queries, head_dim].into())
+        Self::float_reshape(context, [batch, heads, queries, value_dim].into())
     }
 
     fn quick_gelu(x: FlexTensor) -> FlexTensor {
         if x.dtype() != DType::F32 {
-            let scaled = Self::float_mul_scalar(x.clone(), 1.702f32.into());
-            return Self::float_mul(x, Self::sigmoid(scaled));
+            return burn_quick_gelu::<Self>(x);
         }
         let mut x = owned_f32(x);
         cpu_math::quick_gelu(x.storage_mut::<f32>());
