@@ -146,6 +146,7 @@ impl Segmentation {
                             }
                         )));
                     }
+                    check_polygon_points(p, width, height)?;
                     rles.push(polygon::fr_poly(p, height, width));
                 }
                 if rles.is_empty() {
@@ -155,6 +156,26 @@ impl Segmentation {
             }
         }
     }
+}
+
+/// Refuses a polygon point more than an image's size beyond the image's edges. Rasterising
+/// traces the outline point by point, so one coordinate of 1e50 (clamped to 2^31) would take
+/// billions of steps and gigabytes; real outlines stay on or near their image.
+fn check_polygon_points(polygon: &[f64], width: u32, height: u32) -> Result<()> {
+    let band = |side: u32| {
+        let side = f64::from(side.max(1));
+        -side..=2.0 * side
+    };
+    let (xs, ys) = (band(width), band(height));
+    for point in polygon.chunks_exact(2) {
+        let (x, y) = (point[0], point[1]);
+        if !xs.contains(&x) || !ys.contains(&y) {
+            return Err(error(format!(
+                "a polygon point ({x}, {y}) lies more than the image's size outside the {width}×{height} image"
+            )));
+        }
+    }
+    Ok(())
 }
 
 impl Dataset {
@@ -433,6 +454,19 @@ mod tests {
             let hole = (5..7).contains(&x) && (3..6).contains(&y);
             inside && !hole
         })
+    }
+
+    /// Points up to an image's size outside it rasterise (clipped); farther ones are refused
+    /// instead of tracing billions of outline steps (a fuzzer's 1.2e52).
+    #[test]
+    fn polygon_points_far_outside_the_image_are_refused() {
+        let near = Segmentation::Polygons(vec![vec![-4.0, -3.0, 9.0, 0.5, 4.0, 7.5]]);
+        assert!(near.to_rle(5, 4).unwrap().area() > 0);
+        for far in [1.2e52, -5.5, 10.5] {
+            let polygon = Segmentation::Polygons(vec![vec![0.5, 0.5, 4.0, 0.5, far, 3.5]]);
+            let message = polygon.to_rle(5, 4).unwrap_err().to_string();
+            assert!(message.contains("outside the 5×4 image"), "{far}: {message}");
+        }
     }
 
     #[test]
