@@ -130,6 +130,83 @@ pub fn quick_gelu(values: &mut [f32]) {
     for_each_piece(values, 4096, |_, piece| dispatch(QuickGelu(piece)));
 }
 
+/// Output columns one [`LinearColumns`] computes: 1 KB of each weight row, so the weight is read
+/// in runs of 16 cache lines (which the prefetcher follows) and four rows of it stay in L1.
+const LINEAR_COLUMNS: usize = 256;
+
+/// Columns `first..first + width` of `x · weight` for every row of `x`, added to `block`
+/// (rows × width, row-major). Four weight rows at a time are read once from memory and used for
+/// every row of `x` from L1, so the weight streams through once, without gemm's packing copy.
+struct LinearColumns<'a> {
+    x: &'a [f32],
+    inputs: usize,
+    weight: &'a [f32],
+    outputs: usize,
+    first: usize,
+    block: &'a mut [f32],
+}
+
+impl Kernel for LinearColumns<'_> {
+    #[inline(always)]
+    fn run(self) {
+        let width = self.block.len() / (self.x.len() / self.inputs);
+        let weight_row = |k: usize| &self.weight[k * self.outputs + self.first..][..width];
+        let quads = self.inputs / 4 * 4;
+        for k in (0..quads).step_by(4) {
+            let (w0, w1, w2, w3) = (weight_row(k), weight_row(k + 1), weight_row(k + 2), weight_row(k + 3));
+            for (x, sums) in self.x.chunks_exact(self.inputs).zip(self.block.chunks_exact_mut(width)) {
+                let [x0, x1, x2, x3] = [x[k], x[k + 1], x[k + 2], x[k + 3]];
+                for ((((sum, a), b), c), d) in sums.iter_mut().zip(w0).zip(w1).zip(w2).zip(w3) {
+                    *sum += x0 * a + x1 * b + x2 * c + x3 * d;
+                }
+            }
+        }
+        for k in quads..self.inputs {
+            let w = weight_row(k);
+            for (x, sums) in self.x.chunks_exact(self.inputs).zip(self.block.chunks_exact_mut(width)) {
+                for (sum, a) in sums.iter_mut().zip(w) {
+                    *sum += x[k] * a;
+                }
+            }
+        }
+    }
+}
+
+/// `x · weight` for a few rows of `x` ([rows, inputs], row-major) and `weight` [inputs,
+/// outputs], row-major. For the text tower's handful of tokens a product is bound by reading
+/// the weight, which gemm first packs (a copy as large as the weight) and then multiplies a
+/// sliver at a time; here each weight element is read once, by column blocks spread over the cores.
+pub fn linear_few_rows(x: &[f32], inputs: usize, weight: &[f32], outputs: usize) -> Vec<f32> {
+    assert!(inputs > 0 && x.len() % inputs == 0 && weight.len() == inputs * outputs);
+    let rows = x.len() / inputs;
+    if rows == 0 {
+        return Vec::new();
+    }
+    let block = |first: usize| {
+        let width = LINEAR_COLUMNS.min(outputs - first);
+        let mut block = vec![0.0f32; rows * width];
+        dispatch(LinearColumns { x, inputs, weight, outputs, first, block: &mut block });
+        block
+    };
+    let firsts = (0..outputs).step_by(LINEAR_COLUMNS);
+    #[cfg(any(not(target_arch = "wasm32"), feature = "threads"))]
+    let blocks: Vec<Vec<f32>> = {
+        use rayon::prelude::*;
+        firsts.collect::<Vec<_>>().into_par_iter().map(block).collect()
+    };
+    #[cfg(not(any(not(target_arch = "wasm32"), feature = "threads")))]
+    let blocks: Vec<Vec<f32>> = firsts.map(block).collect();
+    let mut out = vec![0.0f32; rows * outputs];
+    for (index, block) in blocks.iter().enumerate() {
+        let first = index * LINEAR_COLUMNS;
+        let width = block.len() / rows;
+        for (out_row, block_row) in out.chunks_exact_mut(outputs).zip(block.chunks_exact(width)) {
+            out_row[first..first + width].copy_from_slice(block_row);
+        }
+    }
+    out
+}
+
 /// Runs `f(index, piece)` on the `len`-long pieces of `values` (the last may be shorter), on
 /// every core where there are threads.
 #[inline(always)]

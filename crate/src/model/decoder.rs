@@ -8,6 +8,7 @@ use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
 
 use super::layer::{LayerShape, TransformerLayer};
+use super::ops::linear;
 use crate::config::{Activation, ClipSegConfig};
 
 /// `use_complex_transposed_convolution`: Conv3×3 → ReLU → ConvT(p/4) → ReLU → ConvT(p/4).
@@ -90,8 +91,8 @@ impl Decoder {
                 None => reduced.clone(),
             };
             if step == self.conditional_layer {
-                let scale = self.film_mul.forward(conditionals.clone()).unsqueeze_dim::<3>(1);
-                let shift = self.film_add.forward(conditionals.clone()).unsqueeze_dim::<3>(1);
+                let scale = linear(conditionals.clone(), &self.film_mul).unsqueeze_dim::<3>(1);
+                let shift = linear(conditionals.clone(), &self.film_add).unsqueeze_dim::<3>(1);
                 h = scale * h + shift;
             }
             x = Some(self.layers[step].forward_post_norm(h));

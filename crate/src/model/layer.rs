@@ -5,7 +5,7 @@ use burn::nn::{LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use burn::tensor::activation::{gelu, relu};
 use burn::tensor::{Device, Tensor};
 
-use super::ops::{quick_gelu, self_attention};
+use super::ops::{linear, quick_gelu, self_attention};
 
 use crate::config::Activation;
 
@@ -21,8 +21,8 @@ pub struct SelfAttention {
 
 impl SelfAttention {
     pub fn new(width: usize, num_heads: usize, device: &Device) -> Self {
-        let linear = || LinearConfig::new(width, width).init(device);
-        Self { q_proj: linear(), k_proj: linear(), v_proj: linear(), out_proj: linear(), num_heads }
+        let projection = || LinearConfig::new(width, width).init(device);
+        Self { q_proj: projection(), k_proj: projection(), v_proj: projection(), out_proj: projection(), num_heads }
     }
 
     /// `x`: [batch, tokens, width]. `causal` hides later tokens (the text tower).
@@ -30,11 +30,11 @@ impl SelfAttention {
         let [batch, tokens, width] = x.dims();
         let head_dim = width / self.num_heads;
         let heads = |t: Tensor<3>| t.reshape([batch, tokens, self.num_heads, head_dim]).swap_dims(1, 2);
-        let q = heads(self.q_proj.forward(x.clone()));
-        let k = heads(self.k_proj.forward(x.clone()));
-        let v = heads(self.v_proj.forward(x));
+        let q = heads(linear(x.clone(), &self.q_proj));
+        let k = heads(linear(x.clone(), &self.k_proj));
+        let v = heads(linear(x, &self.v_proj));
         let context = self_attention(q, k, v, causal);
-        self.out_proj.forward(context.swap_dims(1, 2).reshape([batch, tokens, width]))
+        linear(context.swap_dims(1, 2).reshape([batch, tokens, width]), &self.out_proj)
     }
 }
 
@@ -49,13 +49,13 @@ pub struct Mlp {
 
 impl Mlp {
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
-        let h = self.fc1.forward(x);
+        let h = linear(x, &self.fc1);
         let h = match self.activation {
             Activation::QuickGelu => quick_gelu(h),
             Activation::Gelu => gelu(h),
             Activation::Relu => relu(h),
         };
-        self.fc2.forward(h)
+        linear(h, &self.fc2)
     }
 }
 

@@ -57,12 +57,12 @@ impl ClipSeg {
 
     /// Conditional vectors [batch, projection_dim] for tokenised prompts.
     pub fn embed_text(&self, ids: &[Vec<u32>], device: &Device) -> Tensor<2> {
-        self.clip.text_projection.forward(self.clip.text_model.forward(ids, device))
+        ops::linear(self.clip.text_model.forward(ids, device), &self.clip.text_projection)
     }
 
     /// Conditional vectors [batch, projection_dim] for prompt images (normalised pixels).
     pub fn embed_image(&self, pixels: Tensor<4>) -> Tensor<2> {
-        self.clip.visual_projection.forward(self.clip.vision_model.pooled(pixels))
+        ops::linear(self.clip.vision_model.pooled(pixels), &self.clip.visual_projection)
     }
 
     /// The decoder's per-image part: the activations reduced to its width (see
