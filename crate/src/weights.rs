@@ -1,14 +1,19 @@
 //! Loading Hugging Face weights (`model.safetensors`, `pytorch_model.bin`, or the compact f16 copy)
 //! into the model by name, with every problem reported as an error that names the tensor.
 
+#[cfg(not(target_arch = "wasm32"))]
 use std::fmt::Display;
 
 use burn::store::burn_pack::Tensor as PackTensor;
+#[cfg(not(target_arch = "wasm32"))]
+use burn::store::{ModuleStore, SafetensorsStore};
 use burn::store::{
-    bridge, ApplyError, FloatCastAdapter, KeyRemapper, ModuleAdapter, ModuleContext, ModuleSnapshot, ModuleStore,
-    PyTorchToBurnAdapter, SafetensorsStore,
+    bridge, ApplyError, ApplyResult, FloatCastAdapter, KeyRemapper, ModuleAdapter, ModuleContext, ModuleSnapshot,
+    PyTorchToBurnAdapter,
 };
-use burn::tensor::{DType, Shape, TensorData};
+use burn::tensor::{Bytes, DType, Shape, TensorData};
+
+use safetensors::{Dtype, SafeTensors};
 
 use crate::model::ClipSeg;
 use crate::{int8, Error};
@@ -149,28 +154,31 @@ impl ModuleAdapter for PyTorchLayout {
     }
 }
 
-/// A 2-D tensor's data transposed (any element of 1, 2, 4 or 8 bytes).
+/// A 2-D tensor's data transposed (any element of 1, 2, 4 or 8 bytes). The result is built as
+/// elements of its width, not bytes: burn re-copies byte vectors into aligned memory, which was a
+/// fifth of building the model in wasm.
 fn transposed(data: TensorData) -> TensorData {
     let [rows, cols] = [data.shape()[0], data.shape()[1]];
     let dtype = data.dtype();
     let bytes = data.as_bytes();
     let out = match dtype.size() {
-        1 => transpose_tiles::<1>(bytes, rows, cols),
-        2 => transpose_tiles::<2>(bytes, rows, cols),
-        4 => transpose_tiles::<4>(bytes, rows, cols),
-        8 => transpose_tiles::<8>(bytes, rows, cols),
+        1 => Bytes::from_elems(transpose_tiles::<u8, 1>(bytes, rows, cols)),
+        2 => Bytes::from_elems(transpose_tiles::<u16, 2>(bytes, rows, cols)),
+        4 => Bytes::from_elems(transpose_tiles::<u32, 4>(bytes, rows, cols)),
+        8 => Bytes::from_elems(transpose_tiles::<u64, 8>(bytes, rows, cols)),
         size => unreachable!("PyTorchLayout only transposes 1-8 byte elements, not {size}"),
     };
-    TensorData::from_bytes_vec(out, vec![cols, rows], dtype)
+    TensorData::from_bytes(out, vec![cols, rows], dtype)
 }
 
-/// `rows × cols` elements of `N` bytes, row-major, transposed tile by tile so both the reads and
-/// the writes stay within a few cache lines.
-fn transpose_tiles<const N: usize>(bytes: &[u8], rows: usize, cols: usize) -> Vec<u8> {
+/// `rows × cols` elements of `N` bytes (`T`'s width), row-major, transposed tile by tile so both
+/// the reads and the writes stay within a few cache lines.
+fn transpose_tiles<T: bytemuck::Pod, const N: usize>(bytes: &[u8], rows: usize, cols: usize) -> Vec<T> {
     const TILE: usize = 32;
     let (source, rest) = bytes.as_chunks::<N>();
     assert!(rest.is_empty() && source.len() == rows * cols, "a {rows}×{cols} tensor of {N}-byte elements");
-    let mut out = vec![[0u8; N]; rows * cols];
+    let mut elements = vec![T::zeroed(); rows * cols];
+    let out: &mut [[u8; N]] = bytemuck::cast_slice_mut(&mut elements);
     for row_tile in (0..rows).step_by(TILE) {
         for col_tile in (0..cols).step_by(TILE) {
             for row in row_tile..(row_tile + TILE).min(rows) {
@@ -180,7 +188,7 @@ fn transpose_tiles<const N: usize>(bytes: &[u8], rows: usize, cols: usize) -> Ve
             }
         }
     }
-    out.into_flattened()
+    elements
 }
 
 /// Fills `model`'s parameters from `source`. Every tensor the architecture needs must be present
@@ -208,8 +216,8 @@ pub fn load_weights(model: &mut ClipSeg, source: WeightsSource) -> Result<(), Er
         }
         WeightsSource::SafetensorsBytes(bytes) if int8::is_int8(&bytes) => load_int8(model, bytes, &origin),
         WeightsSource::SafetensorsBytes(bytes) => {
-            let store = SafetensorsStore::from_bytes(Some(bytes)).with_from_adapter(adapter()).remap(remapper);
-            apply(model, store.validate(false).allow_partial(true), &origin)
+            let tensors = safetensors_tensors(bytes, &origin)?;
+            report(model.apply(remapper.remap(tensors).0, None, Some(Box::new(adapter())), false), &origin)
         }
     }
 }
@@ -233,12 +241,62 @@ fn file_is_int8(path: &std::path::Path) -> Result<bool, Error> {
 
 fn load_int8(model: &mut ClipSeg, bytes: Vec<u8>, origin: &str) -> Result<(), Error> {
     let dequantize = int8::Dequantize::from_file(&bytes).map_err(|e| e.context(origin))?;
-    let store = SafetensorsStore::from_bytes(Some(bytes))
-        .with_from_adapter(dequantize.chain(adapter()))
-        .remap(key_remapper(Naming::FromHf));
-    apply(model, store.validate(false).allow_partial(true), origin)
+    let tensors = safetensors_tensors(bytes, origin)?;
+    let tensors = key_remapper(Naming::FromHf).remap(tensors).0;
+    report(model.apply(tensors, None, Some(Box::new(dequantize.chain(adapter()))), false), origin)
 }
 
+/// The tensors of a safetensors file in memory, each read when the model takes it with one copy
+/// into memory of its element type. burn-store's reader copies each tensor twice (out of the file,
+/// then again into aligned memory), which was a third of building the model in the browser.
+fn safetensors_tensors(bytes: Vec<u8>, origin: &str) -> Result<Vec<PackTensor>, Error> {
+    let file = std::sync::Arc::new(bytes);
+    let stored = SafeTensors::deserialize(&file).map_err(|e| Error::weights(format!("cannot read {origin}: {e}")))?;
+    let base = file.as_ptr() as usize;
+    stored
+        .iter()
+        .map(|(name, view)| {
+            let dtype = burn_dtype(view.dtype())
+                .ok_or_else(|| Error::weights(format!("tensor `{name}` in {origin} is {:?}, which CLIPSeg weights never are", view.dtype())))?;
+            // Where the tensor's bytes are in the file (the view borrows them from it).
+            let start = view.data().as_ptr() as usize - base;
+            let range = start..start + view.data().len();
+            let shape = Shape::from(view.shape().to_vec());
+            let (file, shape_of_data) = (file.clone(), shape.clone());
+            Ok(bridge::deferred(name.to_string(), dtype, shape, None, move || {
+                let data = &file[range.clone()];
+                let elements = match dtype.size() {
+                    1 => Bytes::from_elems(data.to_vec()),
+                    2 => Bytes::from_elems(bytemuck::pod_collect_to_vec::<u8, u16>(data)),
+                    4 => Bytes::from_elems(bytemuck::pod_collect_to_vec::<u8, u32>(data)),
+                    _ => Bytes::from_elems(bytemuck::pod_collect_to_vec::<u8, u64>(data)),
+                };
+                Ok(TensorData::from_bytes(elements, shape_of_data.clone(), dtype))
+            }))
+        })
+        .collect()
+}
+
+/// The burn type of a safetensors element type (those a checkpoint can hold).
+fn burn_dtype(dtype: Dtype) -> Option<DType> {
+    Some(match dtype {
+        Dtype::F64 => DType::F64,
+        Dtype::F32 => DType::F32,
+        Dtype::F16 => DType::F16,
+        Dtype::BF16 => DType::BF16,
+        Dtype::I64 => DType::I64,
+        Dtype::I32 => DType::I32,
+        Dtype::I16 => DType::I16,
+        Dtype::I8 => DType::I8,
+        Dtype::U64 => DType::U64,
+        Dtype::U32 => DType::U32,
+        Dtype::U16 => DType::U16,
+        Dtype::U8 => DType::U8,
+        _ => return None,
+    })
+}
+
+#[cfg(not(target_arch = "wasm32"))]
 fn apply<S>(model: &mut ClipSeg, mut store: S, origin: &str) -> Result<(), Error>
 where
     S: ModuleStore,
@@ -247,6 +305,12 @@ where
     let result = model
         .load_from(&mut store)
         .map_err(|e| Error::weights(format!("cannot read {origin}: {e}")))?;
+    report(result, origin)
+}
+
+/// What applying the tensors to the model found: an error naming the first problem, or a
+/// missing tensor.
+fn report(result: ApplyResult, origin: &str) -> Result<(), Error> {
     if let Some(error) = result.errors.first() {
         let message = match error {
             ApplyError::ShapeMismatch { path, expected, found } => format!(
@@ -274,6 +338,42 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The in-memory reader (what the browser loads through) fills every parameter exactly as
+    /// burn-store's file reader does, for f32 weights and for the compact f16 copy.
+    #[test]
+    fn bytes_and_file_load_the_same_parameters() {
+        use burn::tensor::Device;
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/tiny-refined");
+        let config = crate::ClipSegConfig::from_json(&std::fs::read_to_string(dir.join("config.json")).unwrap()).unwrap();
+        let device = Device::flex();
+        let f32_file = std::fs::read(dir.join("model.safetensors")).unwrap();
+        let f16_file = crate::model_dir::weights_bytes(
+            &{
+                let mut model = ClipSeg::new(&config, &device).unwrap();
+                load_weights(&mut model, WeightsSource::SafetensorsBytes(f32_file.clone())).unwrap();
+                model
+            },
+            crate::model_dir::Storage::F16,
+        )
+        .unwrap();
+        let parameters = |source: WeightsSource| {
+            let mut model = ClipSeg::new(&config, &device).unwrap();
+            load_weights(&mut model, source).unwrap();
+            model.collect(None, None, false).iter().map(|t| (t.name.clone(), bridge::to_data(t).unwrap())).collect::<Vec<_>>()
+        };
+        let scratch = std::env::temp_dir().join(format!("clipseg-weights-{}.safetensors", std::process::id()));
+        for bytes in [f32_file, f16_file] {
+            std::fs::write(&scratch, &bytes).unwrap();
+            let from_file = parameters(WeightsSource::SafetensorsFile(scratch.clone()));
+            let from_bytes = parameters(WeightsSource::SafetensorsBytes(bytes));
+            assert!(!from_file.is_empty() && from_file.len() == from_bytes.len());
+            for ((name, a), (_, b)) in from_file.iter().zip(&from_bytes) {
+                assert_eq!(a, b, "{name}");
+            }
+        }
+        std::fs::remove_file(scratch).unwrap();
+    }
 
     /// Every one of the 65 536 halves converts as `half` converts it (NaNs: to a NaN).
     #[test]
