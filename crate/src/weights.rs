@@ -11,7 +11,7 @@ use burn::store::{
     bridge, ApplyError, ApplyResult, FloatCastAdapter, KeyRemapper, ModuleAdapter, ModuleContext, ModuleSnapshot,
     PyTorchToBurnAdapter,
 };
-use burn::tensor::{Bytes, DType, Shape, TensorData};
+use burn::tensor::{BoolStore, Bytes, DType, Shape, TensorData};
 
 use safetensors::{Dtype, SafeTensors};
 
@@ -257,7 +257,7 @@ fn safetensors_tensors(bytes: Vec<u8>, origin: &str) -> Result<Vec<PackTensor>, 
         .iter()
         .map(|(name, view)| {
             let dtype = burn_dtype(view.dtype())
-                .ok_or_else(|| Error::weights(format!("tensor `{name}` in {origin} is {:?}, which CLIPSeg weights never are", view.dtype())))?;
+                .ok_or_else(|| Error::weights(format!("tensor `{name}` in {origin} is {:?}, a type burn cannot load", view.dtype())))?;
             // Where the tensor's bytes are in the file (the view borrows them from it).
             let start = view.data().as_ptr() as usize - base;
             let range = start..start + view.data().len();
@@ -277,7 +277,8 @@ fn safetensors_tensors(bytes: Vec<u8>, origin: &str) -> Result<Vec<PackTensor>, 
         .collect()
 }
 
-/// The burn type of a safetensors element type (those a checkpoint can hold).
+/// The burn type of a safetensors element type: the ones burn-store's reader (which this one
+/// replaces for files in memory) accepts, so the same checkpoints load.
 fn burn_dtype(dtype: Dtype) -> Option<DType> {
     Some(match dtype {
         Dtype::F64 => DType::F64,
@@ -290,8 +291,8 @@ fn burn_dtype(dtype: Dtype) -> Option<DType> {
         Dtype::I8 => DType::I8,
         Dtype::U64 => DType::U64,
         Dtype::U32 => DType::U32,
-        Dtype::U16 => DType::U16,
         Dtype::U8 => DType::U8,
+        Dtype::BOOL => DType::Bool(BoolStore::Native),
         _ => return None,
     })
 }

@@ -55,8 +55,8 @@ fn burn_quick_gelu<B: Backend>(x: FloatTensor<B>) -> FloatTensor<B> {
 
 /// Rows up to which a linear layer streams its weight through [`cpu_math::linear_few_rows`]
 /// rather than gemm: one or two prompts' tokens. Natively (full-size text tower) it embeds a
-/// 7-token prompt in 17–20 ms where gemm took 24–30; at 40 rows (8 prompts) gemm is ahead, 38–40
-/// ms against 44–45.
+/// 7-token prompt in 16–20 ms where gemm took 24–26 in the same sittings; at 40 rows (8 prompts)
+/// gemm is ahead, 38–40 ms against 44–45.
 const FEW_ROWS: usize = 16;
 
 /// Attention scores computed at once, at most (f32: 1 MB, within a core's L2).
@@ -114,8 +114,8 @@ impl ModelOps for Flex {
         let dims = x.shape().to_vec();
         let [inputs, outputs] = weight.shape().dims::<2>();
         let rows = dims.iter().product::<usize>() / inputs;
-        let f32_weight = weight.dtype() == DType::F32 && weight.as_slice::<f32>().is_some();
-        if rows == 0 || rows > FEW_ROWS || !f32_weight || x.dtype() != DType::F32 {
+        // `as_slice` is None unless the weight is f32 and contiguous.
+        if rows == 0 || rows > FEW_ROWS || x.dtype() != DType::F32 || weight.as_slice::<f32>().is_none() {
             return <Self as ModuleOps<Self>>::linear(x, weight, None);
         }
         let x = owned_f32(x);
