@@ -4,6 +4,8 @@
 mod cpu_math;
 mod decoder;
 mod layer;
+#[cfg(feature = "gpu")]
+mod lane_matmul;
 mod ops;
 mod text;
 mod vision;

@@ -4,13 +4,13 @@
 //! [`super::cpu_math`]'s kernels; on every other backend through burn's own operations (the
 //! trait's default bodies).
 //!
-//! One more for the browser's WebGPU where there is no GPU: Chromium's fallback adapter,
-//! SwiftShader, which runs shaders on the CPU and pays dearly for workgroup barriers. burn's
-//! default matmuls stage their tiles through workgroup memory with a barrier at every step; cubek's
-//! `CpuGemm` routine keeps its tiles in registers and ran each of the model's matmul shapes 3.2×
-//! faster there (0.25 → 0.8 GFLOP/s). So on a fallback adapter in the browser the model's matmuls
-//! go through [`register_tiled_matmul`]. Not natively: Mesa's lavapipe, also a CPU, handles
-//! barriers well and encoded 5× slower that way.
+//! One more for the browser's WebGPU where there is no GPU: on Chromium's fallback adapter,
+//! SwiftShader, the model's matmuls and attention run through [`super::lane_matmul`]'s kernel,
+//! which keeps its blocks in each lane's registers, where burn's default matmuls stage tiles
+//! through workgroup memory with a barrier at every step (4.4 s against 0.16 s for a
+//! [485, 384]·[384, 1536] product there). Not natively: Mesa's lavapipe, also a CPU, handles
+//! barriers well (there cubek's register-blocked `CpuGemm` routine encoded 5× slower than burn's
+//! default).
 
 use burn::backend::tensor::FloatTensor;
 use burn::backend::ops::{FloatTensorOps, ModuleOps};
@@ -52,10 +52,10 @@ pub trait ModelOps: Backend {
     }
 
     /// `lhs · rhs` for lhs [..., m, k] and rhs [..., k, n] with the same leading axes, through a
-    /// matmul that keeps its tiles in registers (cubek's `CpuGemm` routine on the Cube backend,
-    /// burn's matmul elsewhere).
+    /// matmul without workgroup memory ([`super::lane_matmul`] on the Cube backend, burn's
+    /// matmul elsewhere).
     #[fusion(dtype = lhs, shape = matmul_shape(lhs, rhs))]
-    fn register_tiled_matmul(lhs: FloatTensor<Self>, rhs: FloatTensor<Self>) -> FloatTensor<Self> {
+    fn lane_blocked_matmul(lhs: FloatTensor<Self>, rhs: FloatTensor<Self>) -> FloatTensor<Self> {
         Self::float_matmul(lhs, rhs)
     }
 }
@@ -155,42 +155,13 @@ impl ModelOps for Flex {
 
 #[cfg(feature = "gpu")]
 impl ModelOps for burn_cubecl::CubeBackend {
-    fn register_tiled_matmul(lhs: CubeTensor, rhs: CubeTensor) -> CubeTensor {
-        use burn::backend::cubecl::dtype_to_storage_type;
-        use cubek::matmul::definition::{MatmulElems, MatmulGlobalElems};
-        use cubek::matmul::routine::BlueprintStrategy;
-        use cubek::matmul::strategy::Strategy;
-        use cubek::matmul::tiled;
-        use cubek::std::InputBinding;
-
-        // The routine vectorises only row-major operands: a transposed view (kᵀ in attention)
-        // runs scalar. Copying it first took a mid-size attention from 1.0 to 0.9 s there.
-        let (lhs, rhs) = (burn_cubecl::kernel::into_contiguous(lhs), burn_cubecl::kernel::into_contiguous(rhs));
-        let out = burn_cubecl::kernel::matmul::init_matmul_output(&lhs, &rhs, lhs.dtype);
-        let element = dtype_to_storage_type(lhs.dtype);
-        let mut dtypes =
-            MatmulElems::from_globals(&MatmulGlobalElems { lhs: element.into(), rhs: element.into(), out: element.into() });
-        // The routine's own tile choice: forced register blocks around it (5–10 rows × 4–64
-        // columns × 32–384 deep) measured no faster on SwiftShader.
-        let strategy = Strategy::Tiled(tiled::Strategy::CpuGemm(BlueprintStrategy::Inferred(Default::default())));
-        let launched = cubek::matmul::launch::launch_ref(
-            &strategy,
-            &out.client,
-            InputBinding::new(lhs.clone().binding(), element),
-            InputBinding::new(rhs.clone().binding(), element),
-            out.clone().binding(),
-            &mut dtypes,
-        );
-        // A shape or element type the routine declines runs on burn's own matmul.
-        match launched {
-            Ok(()) => out,
-            Err(_) => Self::float_matmul(lhs, rhs),
-        }
+    fn lane_blocked_matmul(lhs: CubeTensor, rhs: CubeTensor) -> CubeTensor {
+        super::lane_matmul::lane_blocked_matmul(lhs, rhs)
     }
 }
 
 /// Whether `device` is the browser's fallback WebGPU adapter, a CPU running the shaders (cubecl
-/// names no card behind it). There the model's matmuls take [`register_tiled_matmul`].
+/// names no card behind it). There the model's matmuls take [`lane_blocked_matmul`].
 #[cfg(feature = "gpu")]
 fn browser_fallback_adapter(device: &Device) -> bool {
     cfg!(target_family = "wasm") && device.identity().is_some_and(|identity| identity.physical.is_none())
@@ -202,41 +173,41 @@ fn browser_fallback_adapter(_device: &Device) -> bool {
     false
 }
 
-/// [`ModelOps::register_tiled_matmul`] on tensors.
-fn register_tiled_matmul<const D: usize>(lhs: Tensor<D>, rhs: Tensor<D>) -> Tensor<D> {
-    Tensor::from_dispatch(<burn::backend::Dispatch as ModelOps>::register_tiled_matmul(
+/// [`ModelOps::lane_blocked_matmul`] on tensors.
+fn lane_blocked_matmul<const D: usize>(lhs: Tensor<D>, rhs: Tensor<D>) -> Tensor<D> {
+    Tensor::from_dispatch(<burn::backend::Dispatch as ModelOps>::lane_blocked_matmul(
         lhs.into_dispatch(),
         rhs.into_dispatch(),
     ))
 }
 
-/// `x · weight` for x [..., inputs], weight [inputs, outputs], as one [`register_tiled_matmul`].
-fn register_tiled_product<const D: usize>(x: Tensor<D>, weight: Tensor<2>) -> Tensor<D> {
+/// `x · weight` for x [..., inputs], weight [inputs, outputs], as one [`lane_blocked_matmul`].
+fn lane_blocked_product<const D: usize>(x: Tensor<D>, weight: Tensor<2>) -> Tensor<D> {
     let mut dims = x.dims();
     let [inputs, outputs] = weight.dims();
     let rows = dims.iter().product::<usize>() / inputs;
     dims[D - 1] = outputs;
-    register_tiled_matmul(x.reshape([rows, inputs]), weight).reshape(dims)
+    lane_blocked_matmul(x.reshape([rows, inputs]), weight).reshape(dims)
 }
 
-/// softmax(q·kᵀ/√head_dim)·v with [`register_tiled_matmul`]s around burn's softmax; with
+/// softmax(q·kᵀ/√head_dim)·v with [`lane_blocked_matmul`]s around burn's softmax; with
 /// `causal`, query i sees keys 0..=i only.
-fn register_tiled_attention(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>, causal: bool) -> Tensor<4> {
+fn lane_blocked_attention(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>, causal: bool) -> Tensor<4> {
     let [batch, heads, queries, head_dim] = q.dims();
     let keys = k.dims()[2];
-    let mut scores = register_tiled_matmul(q, k.swap_dims(2, 3)) / (head_dim as f64).sqrt();
+    let mut scores = lane_blocked_matmul(q, k.swap_dims(2, 3)) / (head_dim as f64).sqrt();
     if causal {
         let later = Tensor::<2, Bool>::tril_mask([queries, keys], 0, &scores.device());
         scores = scores.mask_fill(later.unsqueeze::<4>().expand([batch, heads, queries, keys]), f32::NEG_INFINITY);
     }
-    register_tiled_matmul(softmax(scores, 3), v)
+    lane_blocked_matmul(softmax(scores, 3), v)
 }
 
-/// [`ModelOps::self_attention`] on tensors ([`register_tiled_attention`] on the browser's
+/// [`ModelOps::self_attention`] on tensors ([`lane_blocked_attention`] on the browser's
 /// fallback adapter).
 pub fn self_attention(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>, causal: bool) -> Tensor<4> {
     if browser_fallback_adapter(&q.device()) {
-        return register_tiled_attention(q, k, v, causal);
+        return lane_blocked_attention(q, k, v, causal);
     }
     Tensor::from_dispatch(<burn::backend::Dispatch as ModelOps>::self_attention(
         q.into_dispatch(),
@@ -251,11 +222,11 @@ pub fn quick_gelu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
     Tensor::from_dispatch(<burn::backend::Dispatch as ModelOps>::quick_gelu(x.into_dispatch()))
 }
 
-/// A linear layer through [`ModelOps::linear`] (through [`register_tiled_matmul`] on the
+/// A linear layer through [`ModelOps::linear`] (through [`lane_blocked_matmul`] on the
 /// browser's fallback adapter): what `layer.forward(x)` computes.
 pub fn linear<const D: usize>(x: Tensor<D>, layer: &Linear) -> Tensor<D> {
     let product = if browser_fallback_adapter(&x.device()) {
-        register_tiled_product(x, layer.weight.val())
+        lane_blocked_product(x, layer.weight.val())
     } else {
         Tensor::<D>::from_dispatch(<burn::backend::Dispatch as ModelOps>::linear(
             x.into_dispatch(),
@@ -313,17 +284,17 @@ mod tests {
         }
     }
 
-    /// The browser fallback adapter's matmul path (cubek's CpuGemm routine) against burn's own
+    /// The browser fallback adapter's matmul path (the lane-blocked kernel) against burn's own
     /// linear and attention, on wgpu (lavapipe here; natively the model does not take it).
     #[cfg(feature = "gpu")]
     #[test]
-    fn register_tiled_ops_match_burn() {
+    fn lane_blocked_ops_match_burn() {
         let device = Device::wgpu_options().init().expect("wgpu needs a GPU or a Vulkan driver");
-        for (batch, tokens, inputs, outputs) in [(1, 485, 384, 1536), (2, 7, 37, 300), (1, 1, 5, 3)] {
+        for (batch, tokens, inputs, outputs) in [(1, 485, 384, 1536), (2, 7, 37, 300), (3, 11, 64, 130), (1, 1, 5, 3)] {
             let weight = Tensor::<2>::random([inputs, outputs], Distribution::Normal(0.0, 1.0), &device);
             let x = Tensor::<3>::random([batch, tokens, inputs], Distribution::Normal(0.0, 1.0), &device);
             let expected = x.clone().matmul(weight.clone().unsqueeze());
-            let actual = super::register_tiled_product(x, weight);
+            let actual = super::lane_blocked_product(x, weight);
             assert_eq!(actual.dims(), [batch, tokens, outputs]);
             let diff: f32 = (actual - expected).abs().max().into_scalar();
             assert!(diff < 1e-3, "{batch}×{tokens}×{inputs}→{outputs}: max |diff| {diff}");
@@ -334,7 +305,7 @@ mod tests {
                 let (q, k, v) = (random(), random(), random());
                 let options = AttentionModuleOptions { scale: None, softcap: None, is_causal: causal };
                 let expected = attention(q.clone(), k.clone(), v.clone(), None, None, options);
-                let actual = super::register_tiled_attention(q, k, v, causal);
+                let actual = super::lane_blocked_attention(q, k, v, causal);
                 let diff: f32 = (actual - expected).abs().max().into_scalar();
                 assert!(diff < 1e-5, "{tokens} tokens, causal {causal}: max |diff| {diff}");
             }
