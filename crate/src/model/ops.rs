@@ -7,7 +7,7 @@
 //! One more for the browser's WebGPU where there is no GPU: on Chromium's fallback adapter,
 //! SwiftShader, the model's matmuls and attention run through [`super::lane_matmul`]'s kernel,
 //! which keeps its blocks in each lane's registers, where burn's default matmuls stage tiles
-//! through workgroup memory with a barrier at every step (4.4 s against 0.16 s for a
+//! through workgroup memory with a barrier at every step (4.4 s against 0.2 s for a
 //! [485, 384]·[384, 1536] product there). Not natively: Mesa's lavapipe, also a CPU, handles
 //! barriers well (there cubek's register-blocked `CpuGemm` routine encoded 5× slower than burn's
 //! default).
