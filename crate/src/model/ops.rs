@@ -245,22 +245,31 @@ mod tests {
     use burn::tensor::ops::AttentionModuleOptions;
     use burn::tensor::{Device, Distribution, Tensor};
 
+    /// `attend(q, k, v, causal)` against burn's attention, for random q, k, v of each shape
+    /// [batch, heads, tokens, head_dim], causal or not.
+    fn assert_attention_matches_burn(
+        device: &Device,
+        shapes: impl IntoIterator<Item = [usize; 4]>,
+        attend: impl Fn(Tensor<4>, Tensor<4>, Tensor<4>, bool) -> Tensor<4>,
+    ) {
+        for shape in shapes {
+            for causal in [false, true] {
+                let random = || Tensor::<4>::random(shape, Distribution::Normal(0.0, 1.0), device);
+                let (q, k, v) = (random(), random(), random());
+                let options = AttentionModuleOptions { scale: None, softcap: None, is_causal: causal };
+                let expected = attention(q.clone(), k.clone(), v.clone(), None, None, options);
+                let diff: f32 = (attend(q, k, v, causal) - expected).abs().max().into_scalar();
+                assert!(diff < 1e-5, "{shape:?}, causal {causal}: max |diff| {diff}");
+            }
+        }
+    }
+
     /// The CPU kernels against burn's own attention and QuickGELU, for one group of heads (few
     /// tokens) and for a head at a time (scores larger than the cache budget), causal or not.
     #[test]
     fn cpu_kernels_match_burn() {
         let device = Device::flex();
-        for (batch, heads, tokens, head_dim) in [(2, 3, 7, 8), (2, 3, 600, 8)] {
-            for causal in [false, true] {
-                let random = || Tensor::<4>::random([batch, heads, tokens, head_dim], Distribution::Normal(0.0, 1.0), &device);
-                let (q, k, v) = (random(), random(), random());
-                let options = AttentionModuleOptions { scale: None, softcap: None, is_causal: causal };
-                let expected = attention(q.clone(), k.clone(), v.clone(), None, None, options);
-                let actual = super::self_attention(q, k, v, causal);
-                let diff: f32 = (actual - expected).abs().max().into_scalar();
-                assert!(diff < 1e-5, "{tokens} tokens, causal {causal}: max |diff| {diff}");
-            }
-        }
+        assert_attention_matches_burn(&device, [[2, 3, 7, 8], [2, 3, 600, 8]], super::self_attention);
         let x = Tensor::<2>::random([300, 500], Distribution::Normal(0.0, 3.0), &device);
         let expected = x.clone() * burn::tensor::activation::sigmoid(x.clone() * 1.702);
         let diff: f32 = (super::quick_gelu(x) - expected).abs().max().into_scalar();
@@ -299,16 +308,6 @@ mod tests {
             let diff: f32 = (actual - expected).abs().max().into_scalar();
             assert!(diff < 1e-3, "{batch}×{tokens}×{inputs}→{outputs}: max |diff| {diff}");
         }
-        for (batch, heads, tokens, head_dim) in [(2, 3, 7, 8), (1, 4, 485, 16)] {
-            for causal in [false, true] {
-                let random = || Tensor::<4>::random([batch, heads, tokens, head_dim], Distribution::Normal(0.0, 1.0), &device);
-                let (q, k, v) = (random(), random(), random());
-                let options = AttentionModuleOptions { scale: None, softcap: None, is_causal: causal };
-                let expected = attention(q.clone(), k.clone(), v.clone(), None, None, options);
-                let actual = super::lane_blocked_attention(q, k, v, causal);
-                let diff: f32 = (actual - expected).abs().max().into_scalar();
-                assert!(diff < 1e-5, "{tokens} tokens, causal {causal}: max |diff| {diff}");
-            }
-        }
+        assert_attention_matches_burn(&device, [[2, 3, 7, 8], [1, 4, 485, 16]], super::lane_blocked_attention);
     }
 }
