@@ -18,7 +18,7 @@ use burn::backend::{backend_extension, Backend, Flex, TensorMetadata};
 use burn::tensor::ops::AttentionModuleOptions;
 use burn::nn::Linear;
 use burn::tensor::activation::softmax;
-use burn::tensor::{Bool, DType, Device, Shape, Slice, Tensor};
+use burn::tensor::{Bool, DType, Device, Slice, Tensor};
 #[cfg(feature = "gpu")]
 use burn_cubecl::tensor::CubeTensor;
 use burn_flex::FlexTensor;
@@ -60,8 +60,9 @@ pub trait ModelOps: Backend {
     }
 }
 
-/// The shape of `lhs · rhs`: lhs's, with rhs's last axis.
-fn matmul_shape(lhs: &Shape, rhs: &Shape) -> Shape {
+/// The shape of `lhs · rhs`: lhs's, with rhs's last axis (for the fusion backend, with `gpu`).
+#[cfg(feature = "gpu")]
+fn matmul_shape(lhs: &burn::tensor::Shape, rhs: &burn::tensor::Shape) -> burn::tensor::Shape {
     let mut out = lhs.clone();
     let last = out.num_dims() - 1;
     out[last] = rhs[rhs.num_dims() - 1];
